@@ -1,0 +1,1 @@
+"""One module per ``ridescan`` sub-command; each defines ``add_parser`` and ``run``."""

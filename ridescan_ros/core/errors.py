@@ -1,0 +1,28 @@
+"""One public error family, so adapters (CLI, API, node) can catch a single type."""
+
+from __future__ import annotations
+
+
+class RideScanError(Exception):
+    """Base class for every error the product reports to a user."""
+
+
+class RecordingError(RideScanError):
+    """A recording cannot be read; the message names the file and the reason."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class WrongRobotError(RecordingError):
+    """A recording does not fit the requested robot type (expected vs found)."""
+
+
+class CalibrationError(RideScanError):
+    """Calibration cannot run (too few files, nothing usable, ...)."""
+
+
+class ModelError(RideScanError):
+    """A model directory is missing, incomplete or incompatible."""
