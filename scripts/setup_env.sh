@@ -12,7 +12,8 @@ fi
 if ! .venv/bin/python -c "import ridescan_ros, torch, rosbags, rclpy, fastapi" 2>/dev/null \
    || [ requirements.txt -nt .venv/.installed ]; then
   echo "[setup] installing pinned requirements (about a minute; torch is the big one)"
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c "import torch, rosbags, rclpy, fastapi" || { echo "[setup] install failed" >&2; exit 1; }
   .venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
   touch .venv/.installed
 fi
