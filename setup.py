@@ -17,6 +17,7 @@ setup(
         ("share/" + package_name + "/config", glob("config/*.yaml")),
     ],
     install_requires=["setuptools"],
+    extras_require={"test": ["pytest"]},
     zip_safe=True,
     maintainer="RideScan ROS maintainers",
     maintainer_email="maintainers@ridescan.invalid",
