@@ -1,0 +1,109 @@
+"""Reading recordings: ROS 1 bags, rosbag2 folders/files (sqlite3, MCAP), CSV, zip.
+
+Public API (ADR 0001):
+
+* `load_recording(path, *, fast=True) -> Recording`: one recording (file, bag folder, or
+  a zip holding exactly one); raises only `RecordingError` naming the file and reason.
+* `expand_inputs(paths) -> list[str]`: files/folders -> recordings (a rosbag2 folder is
+  one recording; other folders give each recording inside).
+* `load_all(path) -> list[Recording | RecordingError]`: per-entry results for a zip or a
+  folder of several recordings.
+
+The format is decided by magic bytes first, then by name (``.bag.active`` is a ROS 1
+bag). The time base and value masking are documented in `readers.timebase`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from ridescan_ros.core.errors import RecordingError
+from ridescan_ros.core.readers.kinds import detect_kind, is_recording_file
+from ridescan_ros.core.telemetry import Recording
+
+__all__ = ["expand_inputs", "load_all", "load_recording", "detect_kind"]
+
+
+def _load(path: str, fast: bool) -> Recording:
+    from ridescan_ros.core.readers.assemble import to_recording
+
+    kind = detect_kind(path)
+    if kind == "ros1":
+        from ridescan_ros.core.readers.ros1 import read_ros1
+
+        return to_recording(path, read_ros1(path))
+    if kind in ("rosbag2", "mcap", "db3", "zstd"):
+        from ridescan_ros.core.readers.rosbag2 import read_rosbag2
+
+        return to_recording(path, read_rosbag2(path))
+    if kind == "csv":
+        from ridescan_ros.core.readers.csvfile import read_csv
+
+        return read_csv(path)
+    if kind == "zip":
+        from ridescan_ros.core.readers.archive import load_single
+
+        return load_single(path, fast=fast)
+    raise RecordingError(path, f"unrecognised file format ({kind})")
+
+
+def load_recording(path: str | Path, *, fast: bool = True) -> Recording:
+    """Read one recording into streams of named float columns.
+
+    Args:
+        path: a ``.bag``/``.bag.active``, rosbag2 folder, ``.db3``/``.mcap`` (optionally
+            ``.zstd``), ``.csv``, or a ``.zip`` holding exactly one recording.
+        fast: use the bulk decoder (`core.fastdecode`) where it handles the type; the
+            per-message path gives the same numbers.
+
+    Raises:
+        RecordingError: the file cannot be read; the message names it and the reason.
+    """
+    p = str(path)
+    if not Path(p).exists():
+        raise RecordingError(p, "no such file or folder")
+    try:
+        return _load(p, fast)
+    except RecordingError:
+        raise
+    except MemoryError as err:
+        raise RecordingError(p, "out of memory while reading") from err
+    except Exception as err:  # any library failure on a bad file becomes one error type
+        raise RecordingError(p, f"unreadable ({type(err).__name__}: {err})") from err
+
+
+def expand_inputs(paths: Iterable[str | Path]) -> list[str]:
+    """Files and folders -> list of recordings (a rosbag2 folder counts as one)."""
+    from ridescan_ros.core.readers.rosbag2 import is_bag_folder
+
+    out: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir() and not is_bag_folder(p):
+            for child in sorted(p.iterdir()):
+                if child.name.startswith(".") or child.name == "__MACOSX":
+                    continue
+                if child.is_dir():
+                    out.extend(expand_inputs([child]))
+                elif is_recording_file(child):
+                    out.append(str(child))
+        else:
+            out.append(str(p))
+    return out
+
+
+def load_all(path: str | Path) -> list[Recording | RecordingError]:
+    """Per-entry results for a zip or folder holding several recordings (or one file)."""
+    p = Path(path)
+    if p.is_file() and detect_kind(str(p)) == "zip":
+        from ridescan_ros.core.readers.archive import load_zip_entries
+
+        return load_zip_entries(str(p))
+    results: list[Recording | RecordingError] = []
+    for item in expand_inputs([p]):
+        try:
+            results.append(load_recording(item))
+        except RecordingError as err:
+            results.append(err)
+    return results

@@ -1,0 +1,197 @@
+"""ROS 2 bags: folders (sqlite3 / MCAP, split files, metadata v4..v9) and bare storage files.
+
+Read with our own sqlite3 queries rather than rosbags' reader because rosbags (0.11.9)
+opens databases ``immutable=1`` (ignoring an uncheckpointed ``-wal``: silently half the
+messages), matches connections on QoS text (metadata regenerated elsewhere -> 0 messages,
+no error) and refuses folders without ``metadata.yaml``. Here metadata only supplies the
+declared count and the file list; topics, types and definitions come from the storage
+files themselves. A ``-wal`` sidecar is applied by opening a private copy; ``.zstd``
+files (file compression) are decompressed to a temp dir; zstd-compressed payloads
+(message compression) are recognised by their magic bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ridescan_ros.core.errors import RecordingError
+from ridescan_ros.core.readers.mcap_scan import read_mcap
+from ridescan_ros.core.readers.raw import RawBag, RawConnection
+from ridescan_ros.core.readers.zstdio import decompress_file, maybe_decompress_payload
+
+STORAGE_SUFFIXES = (".db3", ".mcap", ".db3.zstd", ".mcap.zstd")
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def is_storage_file(p: Path) -> bool:
+    """True for rosbag2 storage files (not sidecars like ``-wal``)."""
+    return p.is_file() and p.name.endswith(STORAGE_SUFFIXES)
+
+
+def is_bag_folder(p: Path) -> bool:
+    """A folder holding ``metadata.yaml`` or rosbag2 storage files."""
+    if not p.is_dir():
+        return False
+    return (p / "metadata.yaml").is_file() or any(is_storage_file(c) for c in p.iterdir())
+
+
+def _natural(p: Path) -> tuple[Any, ...]:
+    return tuple(int(s) if s.isdigit() else s for s in re.split(r"(\d+)", p.name))
+
+
+def _metadata(folder: Path, warnings: list[str]) -> dict[str, Any] | None:
+    meta = folder / "metadata.yaml"
+    if not meta.is_file():
+        return None
+    try:
+        doc = yaml.safe_load(meta.read_text(encoding="utf-8", errors="replace"))
+        info = doc["rosbag2_bagfile_information"]
+        if not isinstance(info, dict):
+            raise TypeError("rosbag2_bagfile_information is not a mapping")
+        return info
+    except (yaml.YAMLError, KeyError, TypeError) as err:
+        warnings.append(f"metadata.yaml unreadable ({type(err).__name__}); storage files read directly")
+        return None
+
+
+def _declared(info: dict[str, Any]) -> int | None:
+    n = info.get("message_count")
+    return n if isinstance(n, int) and n >= 0 else None
+
+
+def _sqlite_rows(db: Path, conns: dict[tuple[str, str, str], RawConnection]) -> None:
+    wal = Path(f"{db}-wal")
+    live = wal.is_file() and wal.stat().st_size > 0
+    uri = f"file:{db}?mode=ro" + ("" if live else "&immutable=1")
+    con = sqlite3.connect(uri, uri=True)
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"topics", "messages"} <= tables:
+            raise RecordingError(str(db), "not a rosbag2 database (no topics/messages tables)")
+        defs: dict[str, tuple[str, str]] = {}
+        if "message_definitions" in tables:
+            for typ, enc, text in con.execute(
+                "SELECT topic_type, encoding, encoded_message_definition FROM message_definitions"
+            ):
+                defs[typ] = ("idl" if enc == "ros2idl" else "msg", text or "")
+        by_id: dict[int, RawConnection] = {}
+        for tid, name, typ, fmt in con.execute(
+            "SELECT id, name, type, serialization_format FROM topics"
+        ):
+            key = (name, typ, fmt)
+            if key not in conns:
+                dfmt, text = defs.get(typ, ("msg", ""))
+                conns[key] = RawConnection(name, typ, fmt, text, dfmt)
+            by_id[tid] = conns[key]
+        for tid, ts, data in con.execute(
+            "SELECT topic_id, timestamp, data FROM messages ORDER BY id"
+        ):
+            conn = by_id.get(tid)
+            if conn is not None and data is not None:
+                conn.log_ns.append(int(ts))
+                conn.payloads.append(maybe_decompress_payload(bytes(data)))
+    finally:
+        con.close()
+
+
+def _count(uri: str) -> int:
+    con = sqlite3.connect(uri, uri=True)
+    try:
+        return int(con.execute("SELECT count(*) FROM messages").fetchone()[0])
+    finally:
+        con.close()
+
+
+def _read_db3(db: Path, conns: dict[tuple[str, str, str], RawConnection], bag: RawBag) -> None:
+    if db.stat().st_size == 0:
+        raise RecordingError(str(db), "0-byte database file (empty)")
+    with db.open("rb") as f:
+        if f.read(16) != SQLITE_MAGIC:
+            raise RecordingError(str(db), "not a SQLite database (bad header)")
+    wal = Path(f"{db}-wal")
+    try:
+        if wal.is_file() and wal.stat().st_size > 0:
+            with tempfile.TemporaryDirectory(prefix="ridescan_wal_") as tmp:
+                copy = Path(tmp) / db.name
+                shutil.copyfile(db, copy)
+                shutil.copyfile(wal, Path(f"{copy}-wal"))
+                main_only = _count(f"file:{db}?mode=ro&immutable=1")
+                con = sqlite3.connect(str(copy))  # a normal open applies the WAL
+                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                con.close()
+                total = _count(f"file:{copy}?mode=ro&immutable=1")
+                _sqlite_rows(copy, conns)
+                bag.warnings.append(
+                    f"{db.name}: applied the -wal sidecar on a private copy; "
+                    f"{total - main_only} of {total} messages were only in the WAL"
+                )
+        else:
+            _sqlite_rows(db, conns)
+    except sqlite3.DatabaseError as err:
+        raise RecordingError(str(db), f"SQLite database is damaged or truncated ({err})") from err
+
+
+def _read_storage(f: Path, conns: dict[tuple[str, str, str], RawConnection], bag: RawBag) -> None:
+    if f.name.endswith(".zstd"):
+        with tempfile.TemporaryDirectory(prefix="ridescan_zstd_") as tmp:
+            out = Path(tmp) / f.name[: -len(".zstd")]
+            try:
+                decompress_file(f, out)
+            except ValueError as err:
+                raise RecordingError(str(f), str(err)) from err
+            bag.warnings.append(f"{f.name}: zstd file compression, decompressed to a temp dir")
+            _read_storage(out, conns, bag)
+        return
+    if f.suffix == ".mcap":
+        part = read_mcap(str(f))
+        bag.warnings.extend(part.warnings)
+        bag.recovered |= part.recovered
+        for c in part.connections:
+            key = (c.topic, c.msgtype, c.encoding)
+            if key in conns:
+                conns[key].log_ns.extend(c.log_ns)
+                conns[key].payloads.extend(c.payloads)
+            else:
+                c.payloads = [maybe_decompress_payload(p) for p in c.payloads]
+                conns[key] = c
+        return
+    _read_db3(f, conns, bag)
+
+
+def read_rosbag2(path: str) -> RawBag:
+    """Read a rosbag2 folder, or one bare ``.db3``/``.mcap``(``.zstd``) storage file."""
+    p = Path(path)
+    home = p if p.is_dir() else p.parent
+    bag = RawBag(search_dirs=[str(home), str(home.parent)])
+    if p.is_dir():
+        info = _metadata(p, bag.warnings)
+        files = sorted((c for c in p.iterdir() if is_storage_file(c)), key=_natural)
+        if info is None:
+            if not files:
+                raise RecordingError(path, "folder has no metadata.yaml and no .db3/.mcap files")
+            if not (p / "metadata.yaml").exists():
+                bag.warnings.append("no metadata.yaml: read the storage files directly")
+        else:
+            bag.declared = _declared(info)
+            listed = [str(x) for x in info.get("relative_file_paths") or []]
+            missing = [x for x in listed if not (p / x).is_file()]
+            if missing:
+                bag.warnings.append(f"metadata.yaml lists missing file(s): {', '.join(missing)}")
+            if not files:
+                raise RecordingError(path, "metadata.yaml present but no storage file found")
+    else:
+        files = [p]
+    conns: dict[tuple[str, str, str], RawConnection] = {}
+    for f in files:
+        _read_storage(f, conns, bag)
+    for c in conns.values():
+        c.msgtype = c.msgtype.strip()
+    bag.connections = list(conns.values())
+    return bag

@@ -1,0 +1,163 @@
+"""One documented time base per stream, and masking of values no sensor produces.
+
+Rule (ADR 0001, BR-05/BR-20):
+
+1. Every message has a log (receive) time from the container. The recording's reference
+   time is the median log time over all topics; a sample whose log time lies more than
+   ``PLAUSIBLE_WINDOW_S`` (30 days) from it (a 1970 time among 2024 data, a clock jump)
+   is dropped and reported. The span of a broken file never sizes an allocation: only
+   the number of messages does.
+2. A stamped stream uses ``header.stamp`` when every stamp is non-zero and the majority
+   lies within the same window; stamps outside it are dropped and reported. Zero stamps
+   (drivers that never fill them) or stamps on another clock make the stream fall back to
+   log time, and the warning says so.
+3. Samples are stably sorted on the chosen time; backwards steps are counted and
+   reported as a data-quality finding, never silently kept.
+4. NaN, +/-inf, magnitudes above ``ABSURD_MAGNITUDE`` and denormals in value columns
+   become NaN (missing), reported with count, column (joint) and first time (BR-19).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ridescan_ros.core.telemetry import Stream
+
+PLAUSIBLE_WINDOW_S = 30 * 86400.0
+ABSURD_MAGNITUDE = 1e12
+_TINY = np.finfo(np.float64).tiny
+_STAMP = "header.stamp"
+
+
+def ns_to_seconds(ns: np.ndarray) -> np.ndarray:
+    """Integer nanoseconds -> float64 seconds without losing the sub-second part."""
+    ns = np.asarray(ns, dtype=np.int64)
+    sec = ns // 1_000_000_000
+    return sec.astype(np.float64) + (ns - sec * 1_000_000_000).astype(np.float64) * 1e-9
+
+
+def reference_time(all_times: list[np.ndarray]) -> float | None:
+    """Median time over every stream of a recording (None when there are none)."""
+    parts = [t for t in all_times if t.size]
+    if not parts:
+        return None
+    return float(np.median(np.concatenate(parts)))
+
+
+def _is_time_key(key: str) -> bool:
+    k = key.lower()
+    return "stamp" in k or "time" in k
+
+
+def _summary(details: list[str]) -> str:
+    more = f", ... {len(details) - 8} more" if len(details) > 8 else ""
+    return ", ".join(details[:8]) + more
+
+
+def mask_bad_values(
+    topic: str, t: np.ndarray, columns: dict[str, np.ndarray], warnings: list[str]
+) -> int:
+    """Replace +/-inf, absurd magnitudes and denormals by NaN in place; returns how many.
+
+    NaN already present (published NaN, or a field absent such as an empty JointState
+    array) is reported separately as missing, so users see both kinds with time and column.
+    """
+    masked, missing = [], []
+    total = 0
+    for key, col in columns.items():
+        if _is_time_key(key):
+            continue
+        nan_in = np.isnan(col)
+        with np.errstate(invalid="ignore"):
+            mag = np.abs(col)
+            bad = np.isinf(col) | (mag > ABSURD_MAGNITUDE) | ((mag < _TINY) & (mag > 0))
+        nbad = int(bad.sum())
+        if nbad:
+            col[bad] = np.nan
+            first = int(np.flatnonzero(bad)[0])
+            masked.append(f"{key} ({nbad}, first at t={t[first]:.3f})")
+            total += nbad
+        nmiss = int(nan_in.sum())
+        if nmiss:
+            first = int(np.flatnonzero(nan_in)[0])
+            missing.append(f"{key} ({nmiss}, first at t={t[first]:.3f})")
+    if masked:
+        warnings.append(
+            f"{topic}: {total} non-finite or absurd values (inf, |x|>{ABSURD_MAGNITUDE:g}, "
+            f"denormal) masked as missing: {_summary(masked)}"
+        )
+    if missing:
+        warnings.append(f"{topic}: missing values (NaN or empty field): {_summary(missing)}")
+    return total
+
+
+def build_stream(
+    topic: str,
+    msgtype: str,
+    log_s: np.ndarray,
+    columns: dict[str, np.ndarray],
+    ref: float | None,
+    warnings: list[str],
+    *,
+    time_label: str = "log time",
+) -> Stream:
+    """Choose the time base, drop implausible samples, mask bad values, sort.
+
+    Args:
+        log_s: (n,) float64 log/receive (or CSV) time in seconds, message order.
+        columns: key -> (n,) float64, message order (modified in place).
+        ref: the recording's reference time (`reference_time`), None to skip plausibility.
+    """
+    n = log_s.shape[0]
+    keep = np.ones(n, dtype=bool)
+    if ref is not None:
+        far = np.abs(log_s - ref) > PLAUSIBLE_WINDOW_S
+        if far.any():
+            keep &= ~far
+            warnings.append(
+                f"{topic}: dropped {int(far.sum())} sample(s) whose {time_label} is implausible "
+                f"(e.g. {log_s[far][0]:.3f} s, more than 30 days from the recording's median "
+                f"{ref:.3f} s)"
+            )
+    t = log_s
+    base = time_label
+    stamps = columns.get(_STAMP)
+    if stamps is not None and n:
+        zero = (stamps == 0) | np.isnan(stamps)
+        near = np.abs(stamps - (ref if ref is not None else np.median(log_s))) <= PLAUSIBLE_WINDOW_S
+        if zero.all():
+            warnings.append(f"{topic}: header.stamp is 0 in every message; using {time_label}")
+        elif zero.any():
+            warnings.append(
+                f"{topic}: header.stamp is 0 in {int(zero.sum())} of {n} messages; "
+                f"using {time_label} for the whole topic"
+            )
+        elif near.sum() * 2 <= n:
+            warnings.append(
+                f"{topic}: header.stamp is on another clock than the {time_label} "
+                f"(median offset {float(np.median(stamps - log_s)):.3f} s); using {time_label}"
+            )
+        else:
+            if not near.all():
+                warnings.append(
+                    f"{topic}: dropped {int((~near & keep).sum())} sample(s) whose header.stamp "
+                    f"is implausible (e.g. {stamps[~near][0]:.3f} s)"
+                )
+                keep &= near
+            t, base = stamps, "header.stamp"
+    if not keep.all():
+        t = t[keep]
+        columns = {k: v[keep] for k, v in columns.items()}
+    t = np.ascontiguousarray(t, dtype=np.float64)
+    if t.size > 1:
+        back = int(np.count_nonzero(np.diff(t) < 0))
+        if back:
+            order = np.argsort(t, kind="stable")
+            t = t[order]
+            columns = {k: v[order] for k, v in columns.items()}
+            warnings.append(
+                f"{topic}: {back} backward time step(s) in message order; samples sorted on "
+                f"{base} (non-monotonic stamps are a data-quality finding)"
+            )
+    mask_bad_values(topic, t, columns, warnings)
+    return Stream(topic=topic, msgtype=msgtype, t=t, columns=columns)
