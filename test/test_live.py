@@ -119,3 +119,15 @@ def test_assessment_orders_top_signals() -> None:
     assert [s["signal"] for s in a["top_signals"]] == ["b", "d"]
     assert a["level"] == "critical" and a["model_version"] == "v1"
     assert a["top_signals"][0]["share"] == pytest.approx(3.0 / 4.1)
+
+
+def test_time_base_is_stamp_else_receive_time() -> None:
+    live = LiveWindows(PROFILE, SIGNALS, 125.0, 50, 25)
+    js = ("joint_states", "/joint_states", "sensor_msgs/msg/JointState")
+    cols = _js_cols(1.0)
+    cols["header.stamp"] = 0.0  # a driver that never fills stamps: receive time is used
+    assert live.add(*js, 500.0, cols, 0.0) and live.buffers["joint_states"].last_t == 500.0
+    cols["shoulder_pan_joint.position"] = float("inf")
+    assert live.add(*js, 500.01, cols, 0.0)
+    assert np.isnan(live.buffers["joint_states"].v[1, live.buffers["joint_states"].keys.index(
+        "shoulder_pan_joint.position")])

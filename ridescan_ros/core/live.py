@@ -20,6 +20,10 @@ from ridescan_ros.core.frame import SignalFrame, resample
 from ridescan_ros.core.profiles import Profile, select_signals
 from ridescan_ros.core.telemetry import Recording, Stream
 
+ABSURD_MAGNITUDE = 1e12
+PLAUSIBLE_S = 30 * 86400.0
+_TINY = float(np.finfo(np.float64).tiny)
+
 
 @dataclass
 class _RoleBuffer:
@@ -32,6 +36,7 @@ class _RoleBuffer:
     v: np.ndarray | None = None
     n: int = 0
     last_wall: float = -math.inf
+    use_stamp: bool = True
 
     def append(self, t: float, cols: dict[str, float]) -> None:
         if self.v is None:
@@ -43,7 +48,9 @@ class _RoleBuffer:
         row = self.v[self.n]
         for j, k in enumerate(self.keys):
             x = cols.get(k)
-            row[j] = np.nan if x is None else x
+            # as offline (readers.timebase): inf, absurd magnitudes, denormals -> missing
+            ok = x is not None and abs(x) <= ABSURD_MAGNITUDE and not (0 < abs(x) < _TINY)
+            row[j] = x if ok else np.nan
         self.n += 1
 
     @property
@@ -147,10 +154,19 @@ class LiveWindows:
         return True
 
     def add(
-        self, role: str, topic: str, msgtype: str, t: float, cols: dict[str, float], wall: float
+        self, role: str, topic: str, msgtype: str, t_rx: float, cols: dict[str, float], wall: float
     ) -> bool:
-        """Buffer one sample; False when it was refused (bad layout, out of order, NaN time)."""
-        if not math.isfinite(t) or not self._accepts(role, topic, msgtype, cols):
+        """Buffer one sample; False when it was refused (bad layout, out of order, NaN time).
+
+        Time base as offline: ``header.stamp`` when the role's first message has a non-zero
+        stamp within 30 days of the receive time ``t_rx``, else ``t_rx`` for the role.
+        """
+        stamp = cols.get("header.stamp", 0.0)
+        buf = self.buffers.get(role)
+        use_stamp = buf.use_stamp if buf is not None else (
+            stamp != 0.0 and abs(stamp - t_rx) <= PLAUSIBLE_S)
+        t = stamp if use_stamp else t_rx
+        if not (math.isfinite(t) and t > 0) or not self._accepts(role, topic, msgtype, cols):
             self.dropped += 1
             return False
         newest = max((b.last_t for b in self.buffers.values()), default=-math.inf)
@@ -159,7 +175,7 @@ class LiveWindows:
         buf = self.buffers.get(role)
         if buf is None:
             keys = sorted(k for k in cols if k != "header.stamp")
-            buf = self.buffers[role] = _RoleBuffer(topic, msgtype, keys)
+            buf = self.buffers[role] = _RoleBuffer(topic, msgtype, keys, use_stamp=use_stamp)
         if t <= buf.last_t:
             self.dropped += 1
             return False
