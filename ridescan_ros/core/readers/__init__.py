@@ -99,7 +99,12 @@ def load_all(path: str | Path) -> list[Recording | RecordingError]:
     if p.is_file() and detect_kind(str(p)) == "zip":
         from ridescan_ros.core.readers.archive import load_zip_entries
 
-        return load_zip_entries(str(p))
+        try:
+            return load_zip_entries(str(p))
+        except RecordingError as err:
+            return [err]
+        except Exception as err:  # a damaged archive must not escape as another type
+            return [RecordingError(str(p), f"unreadable zip ({type(err).__name__}: {err})")]
     results: list[Recording | RecordingError] = []
     for item in expand_inputs([p]):
         try:
