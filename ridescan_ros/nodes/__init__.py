@@ -1,0 +1,1 @@
+"""rclpy nodes: thin adapters over core, model and service."""

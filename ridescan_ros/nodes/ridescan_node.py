@@ -1,0 +1,299 @@
+"""``ridescan_node``: collect calibration runs, calibrate, score live topics, serve the API.
+
+Thin by design: parameters -> ``NodeConfig``; subscriptions -> ``core.extract`` +
+``core.live.LiveWindows``; scoring -> ``model.scorer.Scorer.score_frame``; the rest is
+publications, services and timers. Run with
+``ros2 run ridescan_ros ridescan_node --ros-args --params-file config/ur6.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from typing import Any
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Bool, Float32, String
+from std_srvs.srv import Trigger
+
+from ridescan_ros.core.extract import extract_message
+from ridescan_ros.core.live import LiveWindows, ReadyWindow, SafetyStop, assessment
+from ridescan_ros.core.profiles import get_profile
+from ridescan_ros.nodes.calibrator import COMPLETED, NOT_CALIBRATED, Calibrator, load_scorer
+from ridescan_ros.nodes.diagnostics import HealthState, build_statuses
+from ridescan_ros.nodes.params import declare_and_read
+from ridescan_ros.nodes.recorder import BagRecorder
+from ridescan_ros.nodes.watcher import FolderWatcher
+
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+INPUT_QOS = QoSProfile(depth=200, reliability=ReliabilityPolicy.BEST_EFFORT)
+
+
+def _msg_class(msgtype: str) -> Any:
+    """``sensor_msgs/msg/JointState`` -> the rclpy message class."""
+    pkg, _, name = msgtype.split("/")
+    return getattr(__import__(f"{pkg}.msg", fromlist=[name]), name)
+
+
+class RideScanNode(Node):
+    """The RideScan node (see module doc and README for topics, services, parameters)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("ridescan", **kwargs)
+        self.cfg = cfg = declare_and_read(self)
+        self.profile = get_profile(cfg.robot_type).with_topics(cfg.topics)
+        self.pub_score = self.create_publisher(Float32, "ridescan/risk_score", 10)
+        self.pub_stop = self.create_publisher(Bool, "ridescan/safety_stop", LATCHED)
+        self.pub_assess = self.create_publisher(String, "ridescan/risk_assessment", 10)
+        self.pub_status = self.create_publisher(String, "ridescan/calibration_status", LATCHED)
+        self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.scorer: Any = None
+        self.windows: LiveWindows | None = None
+        self.model_problem = ""
+        self.score_error = ""
+        self.windows_scored = 0
+        self.last_score: float | None = None
+        self.safety = SafetyStop(cfg.threshold, cfg.hysteresis, cfg.min_duration_s)
+        self.recorder: BagRecorder | None = None
+        self._record_started = 0.0
+        self._last_status = ""
+        self._auto_tried_at = -1
+        self.sidecar: Any = None
+        self.last_rx: dict[str, float] = {}
+        self.roles = {s.role: s.topic for s in self.profile.sources}
+        self.calibrator = Calibrator(cfg.data_dir, self.profile.name, cfg.robot_name,
+                                     cfg.mission_name, log=self.get_logger().info,
+                                     mirror=self._mirror_to_store())
+        for src in self.profile.sources:
+            mtype = src.msgtypes[0]
+            self.create_subscription(
+                _msg_class(mtype), src.topic,
+                lambda m, r=src.role, t=src.topic, mt=mtype: self._on_msg(m, r, t, mt), INPUT_QOS)
+        self.create_service(Trigger, "~/start_run", self._srv_start_run)
+        self.create_service(Trigger, "~/stop_run", self._srv_stop_run)
+        self.create_service(Trigger, "~/calibrate", self._srv_calibrate)
+        self.watcher = FolderWatcher(cfg.watch_dir, cfg.settle_s, self.calibrator.known()) \
+            if cfg.watch_dir else None
+        if self.watcher is not None:
+            os.makedirs(cfg.watch_dir, exist_ok=True)
+            self.create_timer(cfg.poll_s, self._poll_watch_dir)
+        self.create_timer(cfg.diagnostics_period_s, self._publish_diagnostics)
+        self.create_timer(0.2, self._housekeeping)
+        model_dir = cfg.model_dir or self.calibrator.model_dir
+        if model_dir:
+            self._load_model(model_dir)
+        else:
+            self.model_problem = "no model yet: calibrate first"
+        self._start_sidecar()
+        self._publish_status()
+
+    # -- model ------------------------------------------------------------------------------
+    def _load_model(self, model_dir: str) -> None:
+        try:
+            self._use_scorer(load_scorer(model_dir))
+        except Exception as err:  # noqa: BLE001 - keep running without a model, say why
+            self.model_problem = f"model at {model_dir} failed to load: {err}"
+            self.get_logger().error(self.model_problem)
+
+    def _use_scorer(self, scorer: Any) -> None:
+        cfg = self.cfg
+        if cfg.window and cfg.window != scorer.window:
+            self.get_logger().warning(
+                f"window={cfg.window} ignored: the model was trained on {scorer.window} rows")
+        self.scorer = scorer
+        self.windows = LiveWindows(self.profile, list(scorer.signals), scorer.rate_hz,
+                                   scorer.window, cfg.stride or scorer.stride,
+                                   stale_after_s=cfg.stale_after_s)
+        self.safety.reset()
+        self.model_problem = self.score_error = ""
+        self.get_logger().info(f"scoring with model {scorer.model_version}")
+
+    # -- live data --------------------------------------------------------------------------
+    def _on_msg(self, msg: Any, role: str, topic: str, msgtype: str) -> None:
+        now_ns = self.get_clock().now().nanoseconds
+        wall = time.monotonic()
+        self.last_rx[role] = wall
+        rec = self.recorder
+        if rec is not None:
+            rec.write(topic, msgtype, msg, now_ns)
+        lw = self.windows
+        if lw is None:
+            return
+        if lw.add(role, topic, msgtype, now_ns * 1e-9, extract_message(msgtype, msg), wall):
+            for w in lw.ready(wall):
+                self._score(w)
+
+    def _score(self, w: ReadyWindow) -> None:
+        t_start, t_end = float(w.frame.t0), float(w.frame.t[-1])
+        try:
+            res = self.scorer.score_frame(w.frame)
+            risk = float(res.risk[0])
+            contrib = res.contributions[0]
+            if not math.isfinite(risk):
+                raise ValueError("score is not finite (inputs all missing?)")
+        except Exception as err:  # noqa: BLE001 - report on /diagnostics, keep running
+            self.score_error = f"scoring failed on window {t_start:.3f}-{t_end:.3f}: {err}"
+            return
+        self.score_error = ""
+        self.windows_scored += 1
+        self.last_score = risk
+        self.pub_score.publish(Float32(data=risk))
+        self.pub_stop.publish(Bool(data=self.safety.update(risk, t_end)))
+        a = assessment(risk, contrib, list(self.scorer.signals), t_start, t_end,
+                       str(self.scorer.model_version), self.cfg.threshold, self.cfg.top_k)
+        a["stale_inputs"] = w.stale_roles
+        self.pub_assess.publish(String(data=json.dumps(a)))
+
+    # -- calibration runs -------------------------------------------------------------------
+    def _srv_start_run(self, _req: Trigger.Request, res: Trigger.Response) -> Trigger.Response:
+        if self.recorder is not None:
+            res.success, res.message = False, f"already recording {self.recorder.path}"
+            return res
+        name = time.strftime("run_%Y%m%dT%H%M%S", time.gmtime()) + f"_{int(time.time() * 1e3) % 1000:03d}"
+        try:
+            self.recorder = BagRecorder(os.path.join(self.cfg.record_dir, name), self.cfg.record_storage)
+        except Exception as err:  # noqa: BLE001
+            res.success, res.message = False, f"cannot record: {err}"
+            return res
+        self._record_started = time.monotonic()
+        res.success, res.message = True, self.recorder.path
+        return res
+
+    def _srv_stop_run(self, _req: Trigger.Request, res: Trigger.Response) -> Trigger.Response:
+        if self.recorder is None:
+            res.success, res.message = False, "not recording"
+            return res
+        path = self._finish_recording()
+        res.success = path is not None
+        res.message = path or "nothing was received: no bag written"
+        return res
+
+    def _finish_recording(self) -> str | None:
+        rec, self.recorder = self.recorder, None
+        path = rec.close() if rec is not None else None
+        if path:
+            self.calibrator.register(path, lambda *_: self._publish_status())
+        return path
+
+    def _poll_watch_dir(self) -> None:
+        assert self.watcher is not None
+        for path in self.watcher.poll(time.monotonic()):
+            self.calibrator.register(path, lambda *_: self._publish_status())
+
+    def _srv_calibrate(self, _req: Trigger.Request, res: Trigger.Response) -> Trigger.Response:
+        cfg = self.cfg
+        res.success, res.message = self.calibrator.start(cfg.epochs, cfg.batch_size, cfg.device,
+                                                         cfg.min_files)
+        self._publish_status()
+        return res
+
+    def _housekeeping(self) -> None:
+        new = self.calibrator.take_new_scorer()
+        if new is not None:
+            self._use_scorer(new)
+        cal = self.calibrator
+        n_good = len(cal.good_files())
+        if (self.cfg.auto_calibrate and cal.status == NOT_CALIBRATED and not cal.busy()
+                and n_good >= self.cfg.min_files and n_good != self._auto_tried_at):
+            self._auto_tried_at = n_good
+            ok, msg = cal.start(self.cfg.epochs, self.cfg.batch_size, self.cfg.device,
+                                self.cfg.min_files)
+            self.get_logger().info(f"auto-calibration: {msg}")
+        if (self.recorder is not None and self.cfg.record_duration_s > 0
+                and time.monotonic() - self._record_started >= self.cfg.record_duration_s):
+            self._finish_recording()
+        self._publish_status()
+
+    def _publish_status(self) -> None:
+        snap = self.calibrator.snapshot()
+        if snap["status"] == COMPLETED and self.scorer is None and not self.model_problem:
+            snap["message"] = "loading model"
+        text = json.dumps(snap)
+        if text != self._last_status:
+            self._last_status = text
+            self.pub_status.publish(String(data=text))
+
+    # -- diagnostics ------------------------------------------------------------------------
+    def _publish_diagnostics(self) -> None:
+        wall = time.monotonic()
+        lw = self.windows
+        h = HealthState(
+            roles=self.roles,
+            last_rx_age={r: (wall - self.last_rx[r]) if r in self.last_rx else None
+                         for r in self.roles},
+            stale_after_s=self.cfg.stale_after_s,
+            rejected=dict(lw.rejected) if lw else {},
+            model_version=str(self.scorer.model_version) if self.scorer is not None else None,
+            model_problem=self.model_problem,
+            calibration=self.calibrator.status,
+            score_error=self.score_error,
+            windows_scored=self.windows_scored,
+            last_score=self.last_score,
+            safety_stop=self.safety.active,
+            counters={"dropped_samples": lw.dropped, "time_jumps": lw.resets,
+                      "skipped_windows": lw.skipped} if lw else {},
+        )
+        arr = DiagnosticArray()
+        arr.header.stamp = self.get_clock().now().to_msg()
+        arr.status = build_statuses("ridescan", self.cfg.robot_name, h)
+        self.pub_diag.publish(arr)
+
+    # -- sidecar and shutdown ---------------------------------------------------------------
+    def _mirror_to_store(self) -> Any:
+        return None
+
+    def _start_sidecar(self) -> None:
+        if not self.cfg.api_enabled:
+            return
+        try:
+            from ridescan_ros.nodes.sidecar import Sidecar
+
+            self.sidecar = Sidecar(self.cfg)
+            self.sidecar.start()
+            self.get_logger().info(f"API sidecar on http://{self.cfg.api_host}:{self.cfg.api_port}")
+        except Exception as err:  # noqa: BLE001 - scoring works without the API
+            self.sidecar = None
+            self.get_logger().error(f"API sidecar not started: {err}")
+
+    def close(self) -> None:
+        """Finish the open run, stop training and the sidecar (idempotent)."""
+        if self.recorder is not None:
+            self._finish_recording()
+        self.calibrator.close()
+        if self.sidecar is not None:
+            self.sidecar.stop()
+            self.sidecar = None
+
+
+def main(args: list[str] | None = None) -> int:
+    """Entry point of ``ridescan_node``; Ctrl-C and SIGTERM stop it cleanly."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = RideScanNode()
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception as err:  # noqa: BLE001 - bad parameters: say why, exit non-zero
+        print(f"ridescan_node: {err}", file=sys.stderr)
+        return 1
+    finally:
+        if node is not None:
+            node.close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
