@@ -203,7 +203,7 @@ def select_signals(rec: Recording, profile: Profile) -> SignalSet:
             continue
         used[src.role] = stream.topic
         if src.role == "joint_states":
-            jnames = sorted({k.rsplit(".", 1)[0] for k in stream.columns})
+            jnames = sorted({k.rsplit(".", 1)[0] for k in stream.columns if k != "header.stamp"})
             mapped = {n: _joint_match(n, profile.joints) for n in jnames}
             unknown = [n for n, m in mapped.items() if m is None]
             if unknown or len(jnames) != len(profile.joints):
