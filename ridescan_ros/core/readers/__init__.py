@@ -32,11 +32,11 @@ def _load(path: str, fast: bool) -> Recording:
     if kind == "ros1":
         from ridescan_ros.core.readers.ros1 import read_ros1
 
-        return to_recording(path, read_ros1(path))
+        return to_recording(path, read_ros1(path), fast=fast)
     if kind in ("rosbag2", "mcap", "db3", "zstd"):
         from ridescan_ros.core.readers.rosbag2 import read_rosbag2
 
-        return to_recording(path, read_rosbag2(path))
+        return to_recording(path, read_rosbag2(path), fast=fast)
     if kind == "csv":
         from ridescan_ros.core.readers.csvfile import read_csv
 

@@ -50,7 +50,7 @@ def _decide(
     return ("refuse", reason) if reason else ("generic", "")
 
 
-def to_recording(path: str, raw: RawBag) -> Recording:
+def to_recording(path: str, raw: RawBag, *, fast: bool = True) -> Recording:
     """Decode every usable connection of ``raw`` into streams of one `Recording`.
 
     Raises:
@@ -80,7 +80,7 @@ def to_recording(path: str, raw: RawBag) -> Recording:
             warnings.append(f"{conn.topic}: {n} messages skipped: {reason}")
             continue
         store = stores.setdefault(conn.encoding, new_typestore(conn.encoding))
-        cols, ok, err = decode_connection(conn, store, generic=action == "generic")
+        cols, ok, err = decode_connection(conn, store, generic=action == "generic", fast=fast)
         nfail = int((~ok).sum())
         if nfail:
             failed += nfail

@@ -105,6 +105,7 @@ def decode_connection(
     conn: RawConnection,
     store: Typestore,
     generic: bool,
+    fast: bool = True,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, str]:
     """Decode all payloads of one connection.
 
@@ -114,7 +115,7 @@ def decode_connection(
     n = len(conn.payloads)
     cols: dict[str, np.ndarray] = {}
     done = np.zeros(n, dtype=bool)
-    if not generic:
+    if fast and not generic:
         res = fastdecode.decode_batch(conn.msgtype, conn.payloads, conn.encoding)
         if res is not None:
             fcols, fdone = res
