@@ -165,6 +165,12 @@ def _read_indexed(path: str) -> RawBag:
             rc.log_ns.append(t)
             rc.payloads.append(data)
         bag.declared = reader.message_count
+        infos = sorted(reader.chunk_infos, key=lambda ci: ci.pos)
+        late = sum(1 for a, b in zip(infos, infos[1:]) if b.start_time < a.end_time - 1)
+        if late:
+            bag.warnings.append(
+                f"{late} chunk(s) are out of time order in the file; messages taken in time order"
+            )
     bag.connections = list(conns.values())
     return bag
 
