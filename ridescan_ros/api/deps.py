@@ -1,0 +1,68 @@
+"""Request dependencies: the caller's key, the tolerant JSON body, the shared service."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from ridescan_ros.api.errors import ApiError
+from ridescan_ros.service import LOCAL, Principal, RideScanService
+
+
+def get_service(request: Request) -> RideScanService:
+    """The app's service (one per app, never a module global)."""
+    return request.app.state.service
+
+
+def get_principal(request: Request) -> Principal:
+    """Authenticate ``X-API-KEY`` (any case) or ``Authorization: Bearer``; 401 RS-AUTH-001 otherwise."""
+    keyring = request.app.state.keyring
+    if keyring is None:
+        return LOCAL
+    key = request.headers.get("x-api-key")
+    if not key:
+        auth = request.headers.get("authorization", "")
+        if auth[:7].lower() == "bearer ":
+            key = auth[7:].strip()
+    entry = keyring.lookup(key.strip() if key else None)
+    if entry is None:
+        raise ApiError("RS-AUTH-001", "Invalid or missing API key",
+                       "send the key in the X-API-KEY header" if not key else "the API key is not valid")
+    return Principal(org=entry.org, role=entry.role, key_id=entry.id)
+
+
+async def get_body(request: Request) -> dict[str, Any]:
+    """The JSON object of the body on any method, whatever the Content-Type; ``{}`` when empty."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("RS-VAL-001", "Request body is not valid JSON", "send a JSON object") from None
+    if not isinstance(doc, dict):
+        raise ApiError("RS-VAL-001", "Request body must be a JSON object", "send a JSON object")
+    return doc
+
+
+def section(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """``body[name]`` (``params``/``criteria``) or the flat body when a client sent it flat."""
+    val = body.get(name)
+    if isinstance(val, dict):
+        return val
+    return {k: v for k, v in body.items() if k not in ("params", "criteria")}
+
+
+def merged(request: Request, body: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+    """Query parameters overlaid on the body (GET routes take either)."""
+    out = dict(section(body, name) if name else body)
+    for k, v in request.query_params.items():
+        out.setdefault(k, v)
+    return out
+
+
+Svc = Annotated[RideScanService, Depends(get_service)]
+Caller = Annotated[Principal, Depends(get_principal)]
+Body = Annotated[dict, Depends(get_body)]

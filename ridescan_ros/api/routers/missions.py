@@ -1,0 +1,40 @@
+"""``/api/createmission``, ``/api/getmission``, ``/api/editmission``, ``/api/deletemission``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from ridescan_ros.api.deps import Body, Caller, Svc, merged, section
+
+router = APIRouter(tags=["missions"])
+
+
+@router.post("/createmission")
+def create_mission(svc: Svc, who: Caller, body: Body) -> dict[str, Any]:
+    """Create a mission (``params.robot_id``, ``params.mission_name``)."""
+    p = section(body, "params")
+    m = svc.resources.create_mission(who, p.get("robot_id"), p.get("mission_name") or p.get("name"))
+    return {**m, "message": "Mission created"}
+
+
+@router.api_route("/getmission", methods=["GET", "POST"])
+def get_missions(request: Request, svc: Svc, who: Caller, body: Body) -> dict[str, Any]:
+    """Missions filtered by robot, id, name and created window (``start_time``/``end_time``)."""
+    return {"mission_list": svc.resources.find_missions(who, merged(request, body, "criteria"))}
+
+
+@router.patch("/editmission")
+def edit_mission(svc: Svc, who: Caller, body: Body) -> dict[str, Any]:
+    """Rename a mission (``criteria.robot_id`` + ``mission_id``; ``params.mission_name``)."""
+    c, p = section(body, "criteria"), section(body, "params")
+    m = svc.resources.edit_mission(who, c.get("robot_id"), c.get("mission_id"), p.get("mission_name"))
+    return {**m, "message": "Mission edited"}
+
+
+@router.delete("/deletemission")
+def delete_mission(request: Request, svc: Svc, who: Caller, body: Body) -> dict[str, Any]:
+    """Delete a mission with its files, models and scores (a running task stops)."""
+    c = merged(request, body, "criteria")
+    return {"message": "Mission deleted", **svc.delete_mission(who, c.get("robot_id"), c.get("mission_id"))}
