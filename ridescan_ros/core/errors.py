@@ -15,6 +15,10 @@ class RecordingError(RideScanError):
         self.path = path
         self.reason = reason
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        """Pickle as (path, reason) so the error survives a worker process (core.parallel)."""
+        return (type(self), (self.path, self.reason), self.__dict__)
+
 
 class WrongRobotError(RecordingError):
     """A recording does not fit the requested robot type (expected vs found)."""
