@@ -84,7 +84,10 @@ def test_nan_values_and_time_jump_restart_grid() -> None:
     assert np.isfinite(out[0].frame.X[:, SIGNALS.index("elbow_joint.position")]).all()
     assert not live.add(*js, float("nan"), _js_cols(0.0), 0.0)
     live.add(*js, 5.0, _js_cols(5.0), 0.0)  # clock jumped back (sim restart)
-    assert live.resets == 1 and live.t0 == 5.0 and live.next_k == 0
+    assert live.resets == 1 and live.t0 is None and live.next_k == 0
+    for t in np.arange(5.008, 6.2, 0.008):
+        live.add(*js, t, _js_cols(t), 0.0)
+    assert live.ready(0.0) and live.t0 == 5.0
 
 
 def test_silent_role_is_not_waited_for_after_staleness() -> None:

@@ -3,7 +3,7 @@
 The node feeds every received message here as ``(role, msgtype, t, columns)`` (columns
 from ``core.extract.extract_message``) and asks which windows are ready. A window is cut
 with the same functions offline scoring uses (``select_signals`` + ``resample``) on a grid
-anchored at the first received sample, window ``k`` = grid rows
+anchored at the earliest received sample, window ``k`` = grid rows
 ``[k*stride, k*stride + window)``, so a recording played on topics yields the windows the
 CLI scores offline.
 """
@@ -94,6 +94,7 @@ class LiveWindows:
         stale_after_s: wall seconds without a message before a role stops being waited for.
         jump_s: a stamp this far before/after the newest one restarts the grid (time jump).
         max_backlog: at most this many pending windows are scored; older ones are skipped.
+        max_gap_s: interpolation gap limit, as offline (the model's ``max_gap_s``).
     """
 
     def __init__(
@@ -106,6 +107,7 @@ class LiveWindows:
         stale_after_s: float = 1.0,
         jump_s: float = 2.0,
         max_backlog: int = 4,
+        max_gap_s: float = 0.5,
     ) -> None:
         self.profile = profile
         self.signals = list(signals)
@@ -115,6 +117,7 @@ class LiveWindows:
         self.stale_after_s = stale_after_s
         self.jump_s = jump_s
         self.max_backlog = max_backlog
+        self.max_gap_s = max_gap_s
         self.buffers: dict[str, _RoleBuffer] = {}
         self.t0: float | None = None
         self.next_k = 0
@@ -170,7 +173,7 @@ class LiveWindows:
             self.dropped += 1
             return False
         newest = max((b.last_t for b in self.buffers.values()), default=-math.inf)
-        if self.t0 is not None and (t > newest + self.jump_s or t < newest - self.jump_s):
+        if self.buffers and (t > newest + self.jump_s or t < newest - self.jump_s):
             self.reset()
         buf = self.buffers.get(role)
         if buf is None:
@@ -181,8 +184,17 @@ class LiveWindows:
             return False
         buf.append(t, cols)
         buf.last_wall = wall
+        return True
+
+    def _anchor(self) -> bool:
+        """Fix the grid origin once a window's span of data is in: the earliest first sample
+        of all roles, as offline (``resample`` starts at the first sample of any stream)."""
         if self.t0 is None:
-            self.t0 = t
+            firsts = [float(b.t[0]) for b in self.buffers.values() if b.n]
+            lasts = [b.last_t for b in self.buffers.values() if b.n]
+            if not firsts or max(lasts) - min(firsts) < self.window / self.rate_hz:
+                return False
+            self.t0 = min(firsts)
         return True
 
     def window_bounds(self, k: int) -> tuple[float, float]:
@@ -197,7 +209,7 @@ class LiveWindows:
 
     def ready(self, wall: float) -> list[ReadyWindow]:
         """Windows whose last row every live role has passed, oldest first."""
-        if self.t0 is None:
+        if not self._anchor():
             return []
         stale = set(self.stale_roles(wall))
         live = [b for r, b in self.buffers.items() if r not in stale]
@@ -225,7 +237,8 @@ class LiveWindows:
         ws, we = self.window_bounds(k)
         streams = {b.topic: b.stream(ws) for b in self.buffers.values() if b.n}
         ss = select_signals(Recording(path="live", streams=streams), self.profile)
-        frame = resample(ss, self.signals, self.rate_hz, t0=ws, t_end=we + 0.5 / self.rate_hz)
+        frame = resample(ss, self.signals, self.rate_hz, t0=ws, t_end=we + 0.5 / self.rate_hz,
+                         max_gap_s=self.max_gap_s)
         frame.X = frame.X[: self.window]
         return frame
 

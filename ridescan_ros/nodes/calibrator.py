@@ -1,28 +1,29 @@
-"""Calibration runs and training for the node, off the executor thread.
+"""The node's calibration runs and models, through the shared ``RideScanService``.
 
-Registered runs are checked (readable, right robot) on a worker thread; training runs in a
-child process (``nodes.train_job``) watched by a thread; the trained model is loaded on that
-thread and handed to the node through ``take_new_scorer``. State is persisted as JSON under
-``<data_dir>/node/<robot>/<mission>/`` so a restarted node keeps its runs and model. When the
-service layer is available the runs are also registered in the shared store (``mirror``).
+Runs are checked (readable, right robot) and copied into the store on a worker thread;
+training is the service's task (its worker thread, training itself in a child process via
+``ProcessExecutor``), so the API sidecar sees the same files, status and models. A new
+model is loaded on a thread and handed to the node through ``take_new_scorer``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ridescan_ros.service import RideScanService
+from ridescan_ros.service.errors import ServiceError
+
 NOT_CALIBRATED = "not_calibrated"
 CALIBRATING = "calibrating"
 COMPLETED = "calibration_completed"
 FAILED = "calibration_failed"
+ORG = "local"
 
 
 def check_recording(path: str, robot_type: str) -> tuple[bool, str]:
@@ -41,150 +42,141 @@ def check_recording(path: str, robot_type: str) -> tuple[bool, str]:
     return True, f"{rec.duration_s():.1f} s"
 
 
+def storage_files(path: str) -> list[str]:
+    """A rosbag2 folder -> its storage files (what the store keeps); a file -> itself."""
+    if not os.path.isdir(path):
+        return [path]
+    return sorted(os.path.join(path, n) for n in os.listdir(path)
+                  if n.endswith((".mcap", ".db3")))
+
+
+def load_scorer(model_dir: str) -> Any:
+    """``model.scorer.Scorer.load`` (imports torch on first use)."""
+    from ridescan_ros.model.scorer import Scorer
+
+    return Scorer.load(model_dir, device="cpu")
+
+
 class Calibrator:
-    """Calibration files, training process and the latest model of one robot/mission."""
+    """Calibration files, status and newest model of one robot/mission of the store."""
 
-    def __init__(
-        self,
-        data_dir: str,
-        robot_type: str,
-        robot_name: str,
-        mission_name: str,
-        log: Callable[[str], None] = print,
-        mirror: Callable[[str], None] | None = None,
-    ) -> None:
+    def __init__(self, service: RideScanService, robot_type: str, robot_name: str,
+                 mission_name: str, log: Callable[[str], None] = print) -> None:
+        self.service = service
         self.robot_type = robot_type
-        self.dir = os.path.join(data_dir, "node", robot_name, mission_name)
-        self.models_dir = os.path.join(self.dir, "models")
-        os.makedirs(self.models_dir, exist_ok=True)
-        self._state_path = os.path.join(self.dir, "state.json")
+        self.robot_id = service.ensure_robot(ORG, robot_name, robot_type)
+        self.mission_id = service.ensure_mission(self.robot_id, mission_name)
         self._log = log
-        self._mirror = mirror
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ridescan-check")
-        self._proc: subprocess.Popen | None = None
-        self._thread: threading.Thread | None = None
-        self._new_scorer: Any = None
-        self._closing = False
-        st = self._load_state()
-        self.files: list[dict] = st.get("files", [])
-        self.model_dir: str | None = st.get("model_dir")
-        self.model_version: str | None = st.get("model_version")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ridescan-register")
+        state_dir = os.path.join(service.data_dir, "node", self.mission_id)
+        os.makedirs(state_dir, exist_ok=True)
+        self._state_path = os.path.join(state_dir, "registered.json")
+        self.files: list[dict] = self._load_state()
         self.message = ""
-        if self.model_dir and not os.path.isdir(self.model_dir):
-            self.model_dir = self.model_version = None
-        self.status = COMPLETED if self.model_dir else NOT_CALIBRATED
+        self.status = NOT_CALIBRATED
+        self.model_version: str | None = None
+        self.model_dir: str | None = None
+        self._new_scorer: Any = None
+        self._loading: str | None = None
+        self._closing = False
+        self.refresh()
+        latest = service.latest_model(self.mission_id)
+        if latest:
+            self.model_dir, self.model_version = str(latest[0]), str(latest[1])
 
-    # -- state ------------------------------------------------------------------------------
-    def _load_state(self) -> dict:
+    def _load_state(self) -> list[dict]:
         try:
             with open(self._state_path, encoding="utf-8") as f:
-                return json.load(f)
+                return list(json.load(f))
         except (OSError, ValueError):
-            return {}
+            return []
 
     def _save_state(self) -> None:
         tmp = self._state_path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"files": self.files, "model_dir": self.model_dir,
-                       "model_version": self.model_version}, f, indent=1)
+            json.dump(self.files, f, indent=1)
         os.replace(tmp, self._state_path)
 
-    def good_files(self) -> list[str]:
-        """Paths of registered runs that passed the check."""
-        with self._lock:
-            return [f["path"] for f in self.files if f["ok"]]
-
     def known(self) -> set[str]:
-        """Every path ever registered (good or not)."""
+        """Every path ever offered (registered or refused), so restarts skip them."""
         with self._lock:
             return {f["path"] for f in self.files}
+
+    def good_count(self) -> int:
+        """Calibration recordings registered in the store."""
+        with self._lock:
+            return sum(1 for f in self.files if f["ok"])
 
     def snapshot(self) -> dict:
         """JSON for /ridescan/calibration_status."""
         with self._lock:
-            return {
-                "status": self.status,
-                "files": sum(1 for f in self.files if f["ok"]),
-                "rejected_files": sum(1 for f in self.files if not f["ok"]),
-                "model_version": self.model_version,
-                "robot_type": self.robot_type,
-                "message": self.message,
-            }
+            return {"status": self.status, "files": sum(1 for f in self.files if f["ok"]),
+                    "rejected_files": sum(1 for f in self.files if not f["ok"]),
+                    "model_version": self.model_version, "robot_type": self.robot_type,
+                    "mission_id": self.mission_id, "message": self.message}
 
-    # -- registration -----------------------------------------------------------------------
-    def register(self, path: str, on_done: Callable[[str, bool, str], None] | None = None) -> None:
-        """Check ``path`` on the worker thread, then record it (good or refused)."""
+    def register(self, path: str, on_done: Callable[[], None] | None = None) -> None:
+        """Check ``path`` and add it to the store as a calibration file (worker thread)."""
 
         def job() -> None:
             ok, reason = check_recording(path, self.robot_type)
+            if ok:
+                try:
+                    for f in storage_files(path):
+                        name = os.path.basename(f) if f == path else \
+                            f"{os.path.basename(path.rstrip('/'))}-{os.path.basename(f)}"
+                        self.service.add_file(self.robot_id, self.mission_id, f, original_name=name)
+                except (ServiceError, OSError) as err:
+                    ok, reason = False, str(err)
             with self._lock:
                 self.files = [f for f in self.files if f["path"] != path]
                 self.files.append({"path": path, "ok": ok, "reason": reason, "added": time.time()})
                 self._save_state()
             self._log(f"calibration run {'registered' if ok else 'refused'}: {path} ({reason})")
-            if ok and self._mirror is not None:
-                try:
-                    self._mirror(path)
-                except Exception as err:  # noqa: BLE001 - the store is optional for the node
-                    self._log(f"could not add {path} to the store: {err}")
             if on_done is not None:
-                on_done(path, ok, reason)
+                on_done()
 
         if not self._closing:
             self._pool.submit(job)
 
-    # -- training ---------------------------------------------------------------------------
-    def busy(self) -> bool:
-        """True while a training process runs."""
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self, epochs: int, batch_size: int, device: str, min_files: int) -> tuple[bool, str]:
-        """Start training on the good runs; (started, message). Never blocks."""
-        if self.busy():
-            return False, "calibration already running"
-        paths = self.good_files()
-        if len(paths) < min_files:
-            return False, f"{len(paths)} calibration runs, {min_files} needed"
-        version = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{len(paths)}"
-        args = {"paths": paths, "robot_type": self.robot_type, "epochs": epochs,
-                "batch_size": batch_size, "device": device, "min_files": min_files,
-                "out_dir": os.path.join(self.models_dir, version)}
-        with self._lock:
-            self.status, self.message = CALIBRATING, f"training on {len(paths)} runs"
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "ridescan_ros.nodes.train_job", json.dumps(args)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        self._thread = threading.Thread(target=self._wait, args=(self._proc,), daemon=True,
-                                        name="ridescan-train")
-        self._thread.start()
-        return True, self.message
-
-    def _wait(self, proc: subprocess.Popen) -> None:
-        out, err = proc.communicate()
-        if self._closing:
-            return
-        if proc.returncode != 0:
-            reason = (err.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
-            with self._lock:
-                self.status, self.message = FAILED, reason
-            self._log(f"calibration failed: {reason}")
-            return
-        summary = json.loads(out.strip().splitlines()[-1])
+    def start(self, epochs: int, batch_size: int, device: str) -> tuple[bool, str]:
+        """Queue a calibration in the service; (queued, message). Never blocks on training."""
         try:
-            scorer = load_scorer(summary["model_dir"])
-        except Exception as e:  # noqa: BLE001
+            cid = self.service.start_calibration(
+                self.robot_id, self.mission_id, epochs=epochs, batch_size=batch_size,
+                device=device, retrain=self.model_dir is not None, robot_type=self.robot_type)
+        except ServiceError as err:
+            return False, str(err)
+        self.refresh()
+        return True, f"calibration {cid} queued"
+
+    def refresh(self) -> None:
+        """Read the newest calibration's status; start loading a newly finished model."""
+        st = self.service.calibration_status(self.mission_id)
+        with self._lock:
+            self.status = str(st.get("status", NOT_CALIBRATED))
+            self.message = str(st.get("message", ""))
+        if self.status != COMPLETED or self._closing:
+            return
+        latest = self.service.latest_model(self.mission_id)
+        if latest is None or str(latest[0]) in (self.model_dir, self._loading):
+            return
+        self._loading = str(latest[0])
+        threading.Thread(target=self._load, args=(str(latest[0]), str(latest[1])), daemon=True,
+                         name="ridescan-load-model").start()
+
+    def _load(self, model_dir: str, version: str) -> None:
+        try:
+            scorer = load_scorer(model_dir)
+        except Exception as err:  # noqa: BLE001 - keep the old model, say why
             with self._lock:
-                self.status, self.message = FAILED, f"trained model does not load: {e}"
+                self.message = f"new model {version} does not load: {err}"
+            self._log(self.message)
             return
         with self._lock:
-            self.model_dir = summary["model_dir"]
-            self.model_version = str(getattr(scorer, "model_version", summary["model_version"]))
-            self.status, self.message = COMPLETED, "trained"
+            self.model_dir, self.model_version = model_dir, str(scorer.model_version or version)
             self._new_scorer = scorer
-            self._save_state()
-        self._log(f"calibration completed: model {self.model_version}")
 
     def take_new_scorer(self) -> Any:
         """The freshly trained scorer once (then None)."""
@@ -193,26 +185,6 @@ class Calibrator:
             return s
 
     def close(self) -> None:
-        """Stop the training process (its partial model is removed) and the worker."""
+        """Stop registering (pending checks finish, none start)."""
         self._closing = True
-        proc = self._proc
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            for name in os.listdir(self.models_dir):
-                if name.endswith(".partial"):
-                    import shutil
-
-                    shutil.rmtree(os.path.join(self.models_dir, name), ignore_errors=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def load_scorer(model_dir: str) -> Any:
-    """``model.scorer.Scorer.load`` (imports torch on first use)."""
-    from ridescan_ros.model.scorer import Scorer
-
-    return Scorer.load(model_dir, device="cpu")

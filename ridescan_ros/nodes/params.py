@@ -38,7 +38,7 @@ PARAMS: dict[str, tuple[Any, str]] = {
     "calibration.settle_s": (2.0, "A watched bag counts as complete after this long unchanged."),
     "record.duration_s": (0.0, "Fixed length of a ~/start_run recording; 0 = until ~/stop_run."),
     "record.dir": ("", "Where recorded runs go; empty = <data_dir>/runs."),
-    "record.storage": ("sqlite3", "rosbag2 storage of recorded runs: sqlite3 or mcap."),
+    "record.storage": ("mcap", "rosbag2 storage of recorded runs: sqlite3 or mcap."),
     "api.enabled": (False, "Serve the RideScan /api sidecar in this process."),
     "api.host": ("127.0.0.1", "Sidecar bind address."),
     "api.port": (8000, "Sidecar port."),

@@ -13,6 +13,7 @@ import math
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import rclpy
@@ -27,10 +28,13 @@ from ridescan_ros.core.extract import extract_message
 from ridescan_ros.core.live import LiveWindows, ReadyWindow, SafetyStop, assessment
 from ridescan_ros.core.profiles import get_profile
 from ridescan_ros.nodes.calibrator import COMPLETED, NOT_CALIBRATED, Calibrator, load_scorer
+from ridescan_ros.nodes.train_job import ProcessExecutor
 from ridescan_ros.nodes.diagnostics import HealthState, build_statuses
 from ridescan_ros.nodes.params import declare_and_read
 from ridescan_ros.nodes.recorder import BagRecorder
 from ridescan_ros.nodes.watcher import FolderWatcher
+from ridescan_ros.service import RideScanService
+from ridescan_ros.service.facade import ServiceSettings
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -69,9 +73,12 @@ class RideScanNode(Node):
         self.sidecar: Any = None
         self.last_rx: dict[str, float] = {}
         self.roles = {s.role: s.topic for s in self.profile.sources}
-        self.calibrator = Calibrator(cfg.data_dir, self.profile.name, cfg.robot_name,
-                                     cfg.mission_name, log=self.get_logger().info,
-                                     mirror=self._mirror_to_store())
+        os.makedirs(cfg.data_dir, exist_ok=True)
+        self.train_executor = ProcessExecutor()
+        self.service = RideScanService(ServiceSettings(Path(cfg.data_dir), executor=self.train_executor))
+        self.service.start()
+        self.calibrator = Calibrator(self.service, self.profile.name, cfg.robot_name,
+                                     cfg.mission_name, log=self.get_logger().info)
         for src in self.profile.sources:
             mtype = src.msgtypes[0]
             self.create_subscription(
@@ -86,7 +93,7 @@ class RideScanNode(Node):
             os.makedirs(cfg.watch_dir, exist_ok=True)
             self.create_timer(cfg.poll_s, self._poll_watch_dir)
         self.create_timer(cfg.diagnostics_period_s, self._publish_diagnostics)
-        self.create_timer(0.2, self._housekeeping)
+        self.create_timer(0.5, self._housekeeping)
         model_dir = cfg.model_dir or self.calibrator.model_dir
         if model_dir:
             self._load_model(model_dir)
@@ -180,32 +187,35 @@ class RideScanNode(Node):
         rec, self.recorder = self.recorder, None
         path = rec.close() if rec is not None else None
         if path:
-            self.calibrator.register(path, lambda *_: self._publish_status())
+            self.calibrator.register(path)
         return path
 
     def _poll_watch_dir(self) -> None:
         assert self.watcher is not None
         for path in self.watcher.poll(time.monotonic()):
-            self.calibrator.register(path, lambda *_: self._publish_status())
+            self.calibrator.register(path)
 
     def _srv_calibrate(self, _req: Trigger.Request, res: Trigger.Response) -> Trigger.Response:
         cfg = self.cfg
-        res.success, res.message = self.calibrator.start(cfg.epochs, cfg.batch_size, cfg.device,
-                                                         cfg.min_files)
+        n = self.calibrator.good_count()
+        if n < cfg.min_files:
+            res.success, res.message = False, f"{n} calibration runs registered, {cfg.min_files} needed"
+            return res
+        res.success, res.message = self.calibrator.start(cfg.epochs, cfg.batch_size, cfg.device)
         self._publish_status()
         return res
 
     def _housekeeping(self) -> None:
-        new = self.calibrator.take_new_scorer()
+        cal = self.calibrator
+        cal.refresh()
+        new = cal.take_new_scorer()
         if new is not None:
             self._use_scorer(new)
-        cal = self.calibrator
-        n_good = len(cal.good_files())
-        if (self.cfg.auto_calibrate and cal.status == NOT_CALIBRATED and not cal.busy()
+        n_good = cal.good_count()
+        if (self.cfg.auto_calibrate and cal.status == NOT_CALIBRATED
                 and n_good >= self.cfg.min_files and n_good != self._auto_tried_at):
             self._auto_tried_at = n_good
-            ok, msg = cal.start(self.cfg.epochs, self.cfg.batch_size, self.cfg.device,
-                                self.cfg.min_files)
+            ok, msg = cal.start(self.cfg.epochs, self.cfg.batch_size, self.cfg.device)
             self.get_logger().info(f"auto-calibration: {msg}")
         if (self.recorder is not None and self.cfg.record_duration_s > 0
                 and time.monotonic() - self._record_started >= self.cfg.record_duration_s):
@@ -247,16 +257,13 @@ class RideScanNode(Node):
         self.pub_diag.publish(arr)
 
     # -- sidecar and shutdown ---------------------------------------------------------------
-    def _mirror_to_store(self) -> Any:
-        return None
-
     def _start_sidecar(self) -> None:
         if not self.cfg.api_enabled:
             return
         try:
             from ridescan_ros.nodes.sidecar import Sidecar
 
-            self.sidecar = Sidecar(self.cfg)
+            self.sidecar = Sidecar(self.cfg, self.service)
             self.sidecar.start()
             self.get_logger().info(f"API sidecar on http://{self.cfg.api_host}:{self.cfg.api_port}")
         except Exception as err:  # noqa: BLE001 - scoring works without the API
@@ -267,10 +274,12 @@ class RideScanNode(Node):
         """Finish the open run, stop training and the sidecar (idempotent)."""
         if self.recorder is not None:
             self._finish_recording()
-        self.calibrator.close()
         if self.sidecar is not None:
             self.sidecar.stop()
             self.sidecar = None
+        self.calibrator.close()
+        self.train_executor.close()
+        self.service.stop()
 
 
 def main(args: list[str] | None = None) -> int:
