@@ -18,6 +18,7 @@ from typing import Any
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -71,6 +72,7 @@ class RideScanNode(Node):
         self._last_status = ""
         self._auto_tried_at = -1
         self.sidecar: Any = None
+        self._closed = False
         self.last_rx: dict[str, float] = {}
         self.roles = {s.role: s.topic for s in self.profile.sources}
         os.makedirs(cfg.data_dir, exist_ok=True)
@@ -87,13 +89,15 @@ class RideScanNode(Node):
         self.create_service(Trigger, "~/start_run", self._srv_start_run)
         self.create_service(Trigger, "~/stop_run", self._srv_stop_run)
         self.create_service(Trigger, "~/calibrate", self._srv_calibrate)
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.watcher = FolderWatcher(cfg.watch_dir, cfg.settle_s, self.calibrator.known()) \
             if cfg.watch_dir else None
         if self.watcher is not None:
             os.makedirs(cfg.watch_dir, exist_ok=True)
-            self.create_timer(cfg.poll_s, self._poll_watch_dir)
-        self.create_timer(cfg.diagnostics_period_s, self._publish_diagnostics)
-        self.create_timer(0.5, self._housekeeping)
+            self.create_timer(cfg.poll_s, self._poll_watch_dir, clock=steady)
+        # steady clock: diagnostics must keep coming when /clock (use_sim_time) stops
+        self.create_timer(cfg.diagnostics_period_s, self._publish_diagnostics, clock=steady)
+        self.create_timer(0.5, self._housekeeping, clock=steady)
         model_dir = cfg.model_dir or self.calibrator.model_dir
         if model_dir:
             self._load_model(model_dir)
@@ -118,7 +122,8 @@ class RideScanNode(Node):
         self.scorer = scorer
         self.windows = LiveWindows(self.profile, list(scorer.signals), scorer.rate_hz,
                                    scorer.window, cfg.stride or scorer.stride,
-                                   stale_after_s=cfg.stale_after_s)
+                                   stale_after_s=cfg.stale_after_s,
+                                   max_gap_s=getattr(scorer, "max_gap_s", 0.5))
         self.safety.reset()
         self.model_problem = self.score_error = ""
         self.get_logger().info(f"scoring with model {scorer.model_version}")
@@ -139,24 +144,23 @@ class RideScanNode(Node):
                 self._score(w)
 
     def _score(self, w: ReadyWindow) -> None:
-        t_start, t_end = float(w.frame.t0), float(w.frame.t[-1])
         try:
             res = self.scorer.score_frame(w.frame)
-            risk = float(res.risk[0])
-            contrib = res.contributions[0]
+            risk, t_start, t_end = float(res.risk[0]), float(res.t_start[0]), float(res.t_end[0])
             if not math.isfinite(risk):
-                raise ValueError("score is not finite (inputs all missing?)")
+                raise ValueError("score is not finite")
         except Exception as err:  # noqa: BLE001 - report on /diagnostics, keep running
-            self.score_error = f"scoring failed on window {t_start:.3f}-{t_end:.3f}: {err}"
+            self.score_error = f"scoring failed on the window at {w.frame.t0:.3f}: {err}"
             return
         self.score_error = ""
         self.windows_scored += 1
         self.last_score = risk
+        stop = self.safety.update(risk, t_end)
         self.pub_score.publish(Float32(data=risk))
-        self.pub_stop.publish(Bool(data=self.safety.update(risk, t_end)))
-        a = assessment(risk, contrib, list(self.scorer.signals), t_start, t_end,
+        self.pub_stop.publish(Bool(data=stop))
+        a = assessment(risk, res.contributions[0], list(self.scorer.signals), t_start, t_end,
                        str(self.scorer.model_version), self.cfg.threshold, self.cfg.top_k)
-        a["stale_inputs"] = w.stale_roles
+        a.update(safety_stop=stop, stale_inputs=w.stale_roles)
         self.pub_assess.publish(String(data=json.dumps(a)))
 
     # -- calibration runs -------------------------------------------------------------------
@@ -272,6 +276,9 @@ class RideScanNode(Node):
 
     def close(self) -> None:
         """Finish the open run, stop training and the sidecar (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
         if self.recorder is not None:
             self._finish_recording()
         if self.sidecar is not None:
