@@ -40,7 +40,7 @@ class FakeExecutor:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         version = f"fake-{time.monotonic_ns()}"
         (Path(out_dir) / "manifest.json").write_text(json.dumps({"model_version": version}))
-        return CalibOutcome(model_version=version, device="cpu", files_used=good, file_errors=errors,
+        return CalibOutcome(model_version=version, device="cpu", files_used=len(good), file_errors=errors,
                             seconds=0.01, durations={p: 10.0 for p in good})
 
     def scorer(self, model_dir, device):

@@ -124,19 +124,28 @@ def inspect_zip(path: str | Path, limits: ZipLimits = ZipLimits()) -> ZipReport:
 
 
 def _recordings(paths: list[str]) -> list[str]:
-    """Group accepted entries into recordings: a rosbag2 folder is one, other files one each."""
-    bag2_dirs = sorted(
-        {posixpath.dirname(p) for p in paths if p.lower().endswith((".db3", ".mcap", ".yaml", ".zstd"))
-         and any(q.lower().endswith((".db3", ".db3.zstd")) or posixpath.basename(q) == "metadata.yaml"
-                 for q in paths if posixpath.dirname(q) == posixpath.dirname(p))}
-    )
-    out: list[str] = [d or "." for d in bag2_dirs]
+    """Group accepted entries into recordings: a rosbag2 folder is one, other files one each.
+
+    A folder is a rosbag2 bag when it holds ``metadata.yaml`` or a ``.db3`` (possibly
+    ``.zstd``) next to its data files; a folder of loose ``.mcap``/``.bag``/``.csv`` files gives
+    one recording per file. Metadata without any data file is not a recording.
+    """
+    data_exts = (".db3", ".mcap", ".db3.zstd", ".mcap.zstd")
+    by_dir: dict[str, list[str]] = {}
     for p in paths:
-        d = posixpath.dirname(p)
-        if d in bag2_dirs or p.lower().endswith(SUPPORT_EXTS):
-            continue
-        out.append(p)
-    return out
+        by_dir.setdefault(posixpath.dirname(p), []).append(p)
+    out: list[str] = []
+    for d, files in by_dir.items():
+        low = [f.lower() for f in files]
+        has_data = any(f.endswith(data_exts) for f in low)
+        is_bag2 = has_data and (any(posixpath.basename(f) == "metadata.yaml" for f in low)
+                                or any(f.endswith((".db3", ".db3.zstd")) for f in low))
+        if is_bag2:
+            out.append(d or ".")
+            out.extend(f for f, lf in zip(files, low) if lf.endswith((".bag", ".bag.active", ".csv")))
+        else:
+            out.extend(f for f, lf in zip(files, low) if lf.endswith(RECORDING_EXTS))
+    return sorted(out)
 
 
 def extract_zip(path: str | Path, dest: Path, report: ZipReport, limits: ZipLimits = ZipLimits()) -> None:

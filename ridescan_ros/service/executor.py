@@ -21,10 +21,11 @@ class CalibOutcome:
 
     model_version: str
     device: str
-    files_used: list[str]
+    files_used: int
     file_errors: dict[str, str] = field(default_factory=dict)  # path -> reason
     seconds: float = 0.0
     durations: dict[str, float] = field(default_factory=dict)  # path -> telemetry seconds
+    subdir: str = ""  # where in out_dir the artifact is, when not out_dir itself
 
 
 @dataclass
@@ -57,16 +58,15 @@ class ModelExecutor:
 
         res = calibrate(paths, robot_type, str(out_dir), epochs=epochs, batch_size=batch_size,
                         device=device, seed=0, progress=progress)
-        used = [str(getattr(u, "path", u)) for u in (getattr(res, "files_used", None) or [])]
-        durations = {}
-        for u in getattr(res, "files_used", None) or []:
-            d = getattr(u, "duration_s", None)
-            if d is not None:
-                durations[str(getattr(u, "path", u))] = float(d)
+        used = getattr(res, "files_used", 0)
+        model_dir = Path(getattr(res, "model_dir", out_dir)).resolve()
+        root = Path(out_dir).resolve()
+        sub = "" if model_dir == root else str(model_dir.relative_to(root))
         return CalibOutcome(
             model_version=str(res.model_version), device=str(getattr(res, "device", device)),
-            files_used=used, file_errors=normalize_errors(getattr(res, "file_errors", None)),
-            seconds=float(getattr(res, "seconds", 0.0) or 0.0), durations=durations,
+            files_used=used if isinstance(used, int) else len(used),
+            file_errors=normalize_errors(getattr(res, "file_errors", None)),
+            seconds=float(getattr(res, "seconds", 0.0) or 0.0), subdir=sub,
         )
 
     def scorer(self, model_dir: Path, device: str) -> Callable[[str], ScoreOutcome]:
@@ -79,9 +79,9 @@ class ModelExecutor:
 
         def score(path: str) -> ScoreOutcome:
             fs = scorer.score_path(path)
-            detail = fs.to_json() if hasattr(fs, "to_json") else {}
-            keep = {k: detail[k] for k in ("top_signals", "warnings", "duration_s", "raw_score",
-                                           "threshold", "windows") if k in detail}
+            detail = fs.to_dict() if hasattr(fs, "to_dict") else {}
+            keep = {k: detail[k] for k in ("top_signals", "warnings", "missing_signals",
+                                           "raw_score", "windows") if k in detail}
             if "top_signals" not in keep and getattr(fs, "top_signals", None) is not None:
                 keep["top_signals"] = fs.top_signals
             return ScoreOutcome(risk_score=float(fs.risk_score), model_version=str(fs.model_version),

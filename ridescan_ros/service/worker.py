@@ -170,17 +170,18 @@ class TaskWorker:
                               (task["mission_id"],)).fetchone()[0]
                 final = self.models_dir / task["mission_id"] / f"v{v}"
                 out_dir.replace(final)
-                c.execute("INSERT INTO models VALUES (?,?,?,?,?,?)", (task["mission_id"], v, str(final),
+                c.execute("INSERT INTO models VALUES (?,?,?,?,?,?)", (task["mission_id"], v,
+                          str(final / out.subdir if out.subdir else final),
                           out.model_version, task["ref_id"], now()))
         except BaseException:
             shutil.rmtree(out_dir, ignore_errors=True)
             raise
         result = {"model_version": out.model_version, "version": v, "device": out.device,
-                  "files_used": len(out.files_used), "file_errors": errors, "seconds": out.seconds}
-        msg = f"Model v{v} trained on {len(out.files_used)} recordings"
+                  "files_used": out.files_used, "file_errors": errors, "seconds": out.seconds}
+        msg = f"Model v{v} trained on {out.files_used} recordings"
         if errors:
             msg += f"; {len(errors)} file(s) skipped"
-        self._progress(task, {"stage": "done", "epoch": p["epochs"], "files_done": len(rows)})
+        self._progress(task, {"stage": "done", "epoch": p["epochs"], "epochs": p["epochs"]})
         self._finish(task, "done", msg, result)
 
     # -- scoring --------------------------------------------------------------------------
@@ -221,7 +222,11 @@ class TaskWorker:
 
 
 def _progress_fields(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Accept the model's progress in any shape: a dict, keywords, or (epoch, epochs, loss)."""
+    """Accept the model's progress in any shape: a dict, keywords, or (epoch, epochs, loss).
+
+    The model reports ``{stage: reading|training|calibrating|saving, epoch, epochs, files_done,
+    files_total, loss}``; ``files_done`` counts recordings read, not uploaded files.
+    """
     out: dict[str, Any] = {}
     if args and isinstance(args[0], dict):
         out.update(args[0])
@@ -234,7 +239,6 @@ def _progress_fields(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
         if isinstance(v, float) and not math.isfinite(v):
             v = None
         clean[k] = v if isinstance(v, (int, float, str, bool, type(None))) else str(v)
-    clean["stage"] = "training"
     return clean
 
 
