@@ -29,6 +29,15 @@ def _load(path: str, fast: bool) -> Recording:
     from ridescan_ros.core.readers.assemble import to_recording
 
     kind = detect_kind(path)
+    if kind == "rosbag2" and Path(path).is_dir():
+        from ridescan_ros.core.readers.rosbag2 import is_bag_folder
+
+        if not is_bag_folder(Path(path)):
+            inside = len(expand_inputs([path]))
+            raise RecordingError(
+                path, f"folder is not a rosbag2 recording (no metadata.yaml or .db3/.mcap); it holds "
+                f"{inside} recording(s): pass them one by one or use load_all/expand_inputs"
+            )
     if kind == "ros1":
         from ridescan_ros.core.readers.ros1 import read_ros1
 

@@ -50,6 +50,14 @@ def _decide(
     return ("refuse", reason) if reason else ("generic", "")
 
 
+def _no_numeric_fields(conn: RawConnection, store: Typestore) -> bool:
+    """Probe one message of a custom type: skip the topic cheaply if nothing is numeric."""
+    probe = RawConnection(conn.topic, conn.msgtype, conn.encoding, log_ns=conn.log_ns[:1],
+                          payloads=conn.payloads[:1])
+    cols, ok, _ = decode_connection(probe, store, generic=True)
+    return bool(ok.all()) and not any(k != "header.stamp" for k in cols)
+
+
 def to_recording(path: str, raw: RawBag, *, fast: bool = True) -> Recording:
     """Decode every usable connection of ``raw`` into streams of one `Recording`.
 
@@ -80,6 +88,9 @@ def to_recording(path: str, raw: RawBag, *, fast: bool = True) -> Recording:
             warnings.append(f"{conn.topic}: {n} messages skipped: {reason}")
             continue
         store = stores.setdefault(conn.encoding, new_typestore(conn.encoding))
+        if action == "generic" and _no_numeric_fields(conn, store):
+            skipped[f"{conn.topic} [{conn.msgtype}, no numeric fields]"] += n
+            continue
         cols, ok, err = decode_connection(conn, store, generic=action == "generic", fast=fast)
         nfail = int((~ok).sum())
         if nfail:
