@@ -66,13 +66,13 @@ def format_report(s: dict) -> str:
     return "\n".join(lines)
 
 
-def _json_safe(o: object) -> object:
+def json_safe(o: object) -> object:
     if isinstance(o, float) and math.isnan(o):
         return None
     if isinstance(o, dict):
-        return {k: _json_safe(v) for k, v in o.items()}
+        return {k: json_safe(v) for k, v in o.items()}
     if isinstance(o, list):
-        return [_json_safe(v) for v in o]
+        return [json_safe(v) for v in o]
     return o
 
 
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     summary = ev.summarize(results, threshold=args.threshold)
     summary["excluded_calibration_files"] = [d.path for d in dropped]
-    print(json.dumps(_json_safe(summary)) if args.json else format_report(summary))
+    print(json.dumps(json_safe(summary)) if args.json else format_report(summary))
     return 0
 
 
