@@ -175,17 +175,20 @@ def test_random_bytes_and_garbage_refused(tmp_path: Path) -> None:
         load_recording(tmp_path / "missing.bag")
 
 
-def test_db3_zstd_message_compression(tmp_path: Path) -> None:
+@pytest.mark.parametrize("plugin", [StoragePlugin.SQLITE3, StoragePlugin.MCAP])
+@pytest.mark.parametrize("mode", [CompressionMode.MESSAGE, CompressionMode.FILE])
+def test_rosbag2_zstd_compression(tmp_path: Path, plugin: StoragePlugin, mode: CompressionMode) -> None:
     store = get_typestore(Stores.ROS2_HUMBLE)
     p = tmp_path / "c"
-    w = Writer2(p, version=9)
-    w.set_compression(CompressionMode.MESSAGE, CompressionFormat.ZSTD)
+    w = Writer2(p, version=9, storage_plugin=plugin)
+    w.set_compression(mode, CompressionFormat.ZSTD)
     with w:
         conn = w.add_connection("/joint_states", "sensor_msgs/msg/JointState", typestore=store)
         for log, stamp, pos in _rows(50):
             w.write(conn, log, store.serialize_cdr(_js(store, stamp, pos), conn.msgtype))
     rec = load_recording(p)
-    assert rec.messages_read == 50 and len(rec.streams["/joint_states"]) == 50
+    assert rec.messages_read == rec.messages_declared == 50
+    np.testing.assert_array_equal(rec.streams["/joint_states"].columns["j1.position"], [0.01 * i for i in range(50)])
 
 
 def test_ros1_scan_matches_rosbags_reader(shared_data: Path, tmp_path: Path) -> None:

@@ -60,6 +60,7 @@ def _plan(path: str, zf: zipfile.ZipFile) -> tuple[dict[str, list[zipfile.ZipInf
     refused: list[RecordingError] = []
     files: list[zipfile.ZipInfo] = []
     total = 0
+    parents = {str(q) + "/" for i in zf.infolist() for q in PurePosixPath(i.filename).parents}
     for info in zf.infolist():
         name = info.filename
         if _is_junk(name):
@@ -69,7 +70,7 @@ def _plan(path: str, zf: zipfile.ZipFile) -> tuple[dict[str, list[zipfile.ZipInf
             refused.append(RecordingError(f"{path}!{name!r}", f"refused: {reason}"))
             continue
         if info.is_dir():
-            if not any(o.filename.startswith(name) and o.filename != name for o in zf.infolist()):
+            if name not in parents:
                 refused.append(RecordingError(f"{path}!{name}", "empty folder, no recording"))
             continue
         if info.file_size >= RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
@@ -120,15 +121,14 @@ def _extract(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], dest: Path) -> N
 def _load_group(path: str, zf: zipfile.ZipFile, key: str, infos: list[zipfile.ZipInfo], fast: bool) -> Recording:
     from ridescan_ros.core.readers import load_recording
 
-    label = f"{path}!{key.rstrip('/')}"
+    inner = key.rstrip("/")
+    label = path if inner in ("", ".") else f"{path}!{inner}"
     with tempfile.TemporaryDirectory(prefix="ridescan_zip_") as tmp:
         try:
             _extract(zf, infos, Path(tmp))
         except (OSError, zipfile.BadZipFile, EOFError, RuntimeError) as err:
             raise RecordingError(label, f"cannot extract from zip ({err})") from err
-        target = Path(tmp) / key.rstrip("/") if key.endswith("/") else Path(tmp) / key
-        if key == "./" or key == "/":
-            target = Path(tmp)
+        target = Path(tmp) / inner
         try:
             rec = load_recording(target, fast=fast)
         except RecordingError as err:

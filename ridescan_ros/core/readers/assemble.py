@@ -33,6 +33,13 @@ def _builtin_names(encoding: str) -> frozenset[str]:
     return frozenset(new_typestore(encoding).fielddefs)
 
 
+def _store(stores: dict[str, Typestore], encoding: str) -> Typestore:
+    """The recording's own typestore for ``encoding`` (custom types get registered in it)."""
+    if encoding not in stores:
+        stores[encoding] = new_typestore(encoding)
+    return stores[encoding]
+
+
 def _decide(
     conn: RawConnection, stores: dict[str, Typestore], search_dirs: list[str]
 ) -> tuple[str, str]:
@@ -43,7 +50,7 @@ def _decide(
         return "decode", ""
     if conn.msgtype in _builtin_names(conn.encoding):
         return "skip", ""
-    store = stores.setdefault(conn.encoding, new_typestore(conn.encoding))
+    store = _store(stores, conn.encoding)
     if conn.msgtype in store.fielddefs:
         return "generic", ""
     reason = register_custom(store, conn, search_dirs)
@@ -87,7 +94,7 @@ def to_recording(path: str, raw: RawBag, *, fast: bool = True) -> Recording:
             refused.append(f"{conn.topic}: {reason}")
             warnings.append(f"{conn.topic}: {n} messages skipped: {reason}")
             continue
-        store = stores.setdefault(conn.encoding, new_typestore(conn.encoding))
+        store = _store(stores, conn.encoding)
         if action == "generic" and _no_numeric_fields(conn, store):
             skipped[f"{conn.topic} [{conn.msgtype}, no numeric fields]"] += n
             continue

@@ -17,6 +17,7 @@ from the 125 Hz RTDE rate with a warning), ``csv/wrench`` (``elapsed time`` + fo
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,7 @@ def _decode(path: str, raw: bytes) -> tuple[str, str]:
     return text, enc
 
 
-def _splitter(header: str):  # type: ignore[no-untyped-def]
+def _splitter(header: str) -> tuple[str, Callable[[str], list[str]]]:
     if "\t" in header:
         return "tab", lambda s: [f.strip() for f in s.split("\t")]
     if "," in header:

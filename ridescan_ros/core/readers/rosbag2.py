@@ -154,15 +154,36 @@ def _read_storage(f: Path, conns: dict[tuple[str, str, str], RawConnection], bag
         bag.warnings.extend(part.warnings)
         bag.recovered |= part.recovered
         for c in part.connections:
+            c.payloads = [maybe_decompress_payload(p) for p in c.payloads]
             key = (c.topic, c.msgtype, c.encoding)
             if key in conns:
                 conns[key].log_ns.extend(c.log_ns)
                 conns[key].payloads.extend(c.payloads)
             else:
-                c.payloads = [maybe_decompress_payload(p) for p in c.payloads]
                 conns[key] = c
         return
     _read_db3(f, conns, bag)
+
+
+def _listed_files(folder: Path, info: dict[str, Any], found: list[Path], warnings: list[str]) -> list[Path]:
+    """Files metadata.yaml lists (``x`` or its ``x.zstd``); all storage files if none exist."""
+    listed = [str(x) for x in info.get("relative_file_paths") or []]
+    listed += [str(f.get("path")) for f in info.get("files") or [] if isinstance(f, dict)]
+    chosen: list[Path] = []
+    missing = []
+    for name in dict.fromkeys(listed):
+        cand = [folder / name, folder / f"{name}.zstd"]
+        hit = next((c for c in cand if c.is_file()), None)
+        if hit is None:
+            missing.append(name)
+        elif hit not in chosen:
+            chosen.append(hit)
+    if missing:
+        warnings.append(f"metadata.yaml lists missing file(s): {', '.join(missing)}")
+    extra = [f for f in found if f not in chosen]
+    if chosen and extra:
+        warnings.append(f"storage file(s) not listed in metadata.yaml ignored: {', '.join(f.name for f in extra)}")
+    return chosen or found
 
 
 def read_rosbag2(path: str) -> RawBag:
@@ -180,10 +201,7 @@ def read_rosbag2(path: str) -> RawBag:
                 bag.warnings.append("no metadata.yaml: read the storage files directly")
         else:
             bag.declared = _declared(info)
-            listed = [str(x) for x in info.get("relative_file_paths") or []]
-            missing = [x for x in listed if not (p / x).is_file()]
-            if missing:
-                bag.warnings.append(f"metadata.yaml lists missing file(s): {', '.join(missing)}")
+            files = _listed_files(p, info, files, bag.warnings)
             if not files:
                 raise RecordingError(path, "metadata.yaml present but no storage file found")
     else:
