@@ -29,11 +29,10 @@ from ridescan_ros.core.extract import extract_message
 from ridescan_ros.core.live import LiveWindows, ReadyWindow, SafetyStop, assessment
 from ridescan_ros.core.profiles import get_profile
 from ridescan_ros.nodes.calibrator import COMPLETED, NOT_CALIBRATED, Calibrator, load_scorer
-from ridescan_ros.nodes.train_job import ProcessExecutor
 from ridescan_ros.nodes.diagnostics import HealthState, build_statuses
 from ridescan_ros.nodes.params import declare_and_read
-from ridescan_ros.nodes.recorder import BagRecorder
-from ridescan_ros.nodes.watcher import FolderWatcher
+from ridescan_ros.nodes.runs import RunCollector
+from ridescan_ros.nodes.train_job import ProcessExecutor
 from ridescan_ros.service import RideScanService
 from ridescan_ros.service.facade import ServiceSettings
 
@@ -67,8 +66,6 @@ class RideScanNode(Node):
         self.windows_scored = 0
         self.last_score: float | None = None
         self.safety = SafetyStop(cfg.threshold, cfg.hysteresis, cfg.min_duration_s)
-        self.recorder: BagRecorder | None = None
-        self._record_started = 0.0
         self._last_status = ""
         self._auto_tried_at = -1
         self.sidecar: Any = None
@@ -86,15 +83,13 @@ class RideScanNode(Node):
             self.create_subscription(
                 _msg_class(mtype), src.topic,
                 lambda m, r=src.role, t=src.topic, mt=mtype: self._on_msg(m, r, t, mt), INPUT_QOS)
-        self.create_service(Trigger, "~/start_run", self._srv_start_run)
-        self.create_service(Trigger, "~/stop_run", self._srv_stop_run)
-        self.create_service(Trigger, "~/calibrate", self._srv_calibrate)
+        self.runs = RunCollector(self.calibrator, cfg.record_dir, cfg.record_storage,
+                                 cfg.record_duration_s, cfg.watch_dir, cfg.settle_s)
+        self.create_service(Trigger, "~/start_run", lambda q, r: self._trigger(r, self.runs.start))
+        self.create_service(Trigger, "~/stop_run", lambda q, r: self._trigger(r, self.runs.stop))
+        self.create_service(Trigger, "~/calibrate", lambda q, r: self._trigger(r, self._calibrate))
         steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self.watcher = FolderWatcher(cfg.watch_dir, cfg.settle_s, self.calibrator.known()) \
-            if cfg.watch_dir else None
-        if self.watcher is not None:
-            os.makedirs(cfg.watch_dir, exist_ok=True)
-            self.create_timer(cfg.poll_s, self._poll_watch_dir, clock=steady)
+        self.create_timer(cfg.poll_s, self.runs.tick, clock=steady)
         # steady clock: diagnostics must keep coming when /clock (use_sim_time) stops
         self.create_timer(cfg.diagnostics_period_s, self._publish_diagnostics, clock=steady)
         self.create_timer(0.5, self._housekeeping, clock=steady)
@@ -133,9 +128,7 @@ class RideScanNode(Node):
         now_ns = self.get_clock().now().nanoseconds
         wall = time.monotonic()
         self.last_rx[role] = wall
-        rec = self.recorder
-        if rec is not None:
-            rec.write(topic, msgtype, msg, now_ns)
+        self.runs.write(topic, msgtype, msg, now_ns)
         lw = self.windows
         if lw is None:
             return
@@ -163,51 +156,17 @@ class RideScanNode(Node):
         a.update(safety_stop=stop, stale_inputs=w.stale_roles)
         self.pub_assess.publish(String(data=json.dumps(a)))
 
-    # -- calibration runs -------------------------------------------------------------------
-    def _srv_start_run(self, _req: Trigger.Request, res: Trigger.Response) -> Trigger.Response:
-        if self.recorder is not None:
-            res.success, res.message = False, f"already recording {self.recorder.path}"
-            return res
-        name = time.strftime("run_%Y%m%dT%H%M%S", time.gmtime()) + f"_{int(time.time() * 1e3) % 1000:03d}"
-        try:
-            self.recorder = BagRecorder(os.path.join(self.cfg.record_dir, name), self.cfg.record_storage)
-        except Exception as err:  # noqa: BLE001
-            res.success, res.message = False, f"cannot record: {err}"
-            return res
-        self._record_started = time.monotonic()
-        res.success, res.message = True, self.recorder.path
-        return res
-
-    def _srv_stop_run(self, _req: Trigger.Request, res: Trigger.Response) -> Trigger.Response:
-        if self.recorder is None:
-            res.success, res.message = False, "not recording"
-            return res
-        path = self._finish_recording()
-        res.success = path is not None
-        res.message = path or "nothing was received: no bag written"
-        return res
-
-    def _finish_recording(self) -> str | None:
-        rec, self.recorder = self.recorder, None
-        path = rec.close() if rec is not None else None
-        if path:
-            self.calibrator.register(path)
-        return path
-
-    def _poll_watch_dir(self) -> None:
-        assert self.watcher is not None
-        for path in self.watcher.poll(time.monotonic()):
-            self.calibrator.register(path)
-
-    def _srv_calibrate(self, _req: Trigger.Request, res: Trigger.Response) -> Trigger.Response:
-        cfg = self.cfg
-        n = self.calibrator.good_count()
-        if n < cfg.min_files:
-            res.success, res.message = False, f"{n} calibration runs registered, {cfg.min_files} needed"
-            return res
-        res.success, res.message = self.calibrator.start(cfg.epochs, cfg.batch_size, cfg.device)
+    # -- services ---------------------------------------------------------------------------
+    def _trigger(self, res: Trigger.Response, action: Any) -> Trigger.Response:
+        res.success, res.message = action()
         self._publish_status()
         return res
+
+    def _calibrate(self) -> tuple[bool, str]:
+        n = self.calibrator.good_count()
+        if n < self.cfg.min_files:
+            return False, f"{n} calibration runs registered, {self.cfg.min_files} needed"
+        return self.calibrator.start(self.cfg.epochs, self.cfg.batch_size, self.cfg.device)
 
     def _housekeeping(self) -> None:
         cal = self.calibrator
@@ -221,9 +180,6 @@ class RideScanNode(Node):
             self._auto_tried_at = n_good
             ok, msg = cal.start(self.cfg.epochs, self.cfg.batch_size, self.cfg.device)
             self.get_logger().info(f"auto-calibration: {msg}")
-        if (self.recorder is not None and self.cfg.record_duration_s > 0
-                and time.monotonic() - self._record_started >= self.cfg.record_duration_s):
-            self._finish_recording()
         self._publish_status()
 
     def _publish_status(self) -> None:
@@ -279,8 +235,8 @@ class RideScanNode(Node):
         if self._closed:
             return
         self._closed = True
-        if self.recorder is not None:
-            self._finish_recording()
+        if self.runs.recorder is not None:
+            self.runs.stop()
         if self.sidecar is not None:
             self.sidecar.stop()
             self.sidecar = None
