@@ -92,8 +92,10 @@ def check_against_reference(typename: str, payloads: list[bytes], encoding: str)
     assert done.shape == (len(payloads),) and done.dtype == bool
     for col in columns.values():
         assert col.dtype == np.float64 and col.shape == (len(payloads),)
-    for i, payload in enumerate(payloads):
-        ref = reference(typename, payload, encoding)
+    refs = [reference(typename, payload, encoding) for payload in payloads]
+    if done.all():  # key order of a row-by-row pass, first seen first
+        assert list(columns) == list(dict.fromkeys(k for ref in refs for k in ref))
+    for i, ref in enumerate(refs):
         if not done[i]:
             assert all(np.isnan(c[i]) for c in columns.values())
             continue
@@ -193,3 +195,18 @@ def test_chunks_and_template_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fastdecode, "MIN_WALKS", 2)
     done = check_against_reference(typename, payloads, "cdr")
     assert 0 < done.sum() < len(payloads)
+
+
+def test_key_order_follows_rows_across_shapes() -> None:
+    """Shapes are decoded group by group; keys still come out in row-by-row order."""
+    typename = "sensor_msgs/msg/JointState"
+    js, hdr_t = ROS1.types[typename], ROS1.types["std_msgs/msg/Header"]
+    hdr = hdr_t(0, ROS1.types["builtin_interfaces/msg/Time"](1, 2), "")
+    rows = [["a"], ["c", "b"], ["b"]]  # rows 0 and 2 share a length, row 1 does not
+    msgs = [js(hdr, names, np.arange(len(names), dtype=float), np.array([]), np.array([]))
+            for names in rows]
+    payloads = [serialize(m, typename, "ros1", None) for m in msgs]
+    columns, done = decode_batch(typename, payloads, "ros1")
+    assert done.all()
+    assert list(columns) == ["header.stamp", "a.position", "c.position", "b.position"]
+    check_against_reference(typename, payloads, "ros1")

@@ -71,13 +71,16 @@ def decode_batch(
     groups = np.split(order, np.flatnonzero(np.diff(lengths[order])) + 1)
     groups.sort(key=lambda g: int(g[0]))  # first-seen shape first: key order follows data
     budget = [max(MIN_WALKS, n // WALKS_PER_ROWS)]
+    first: dict[str, tuple[int, int]] = {}
     for rows in groups:
         if int(lengths[rows[0]]) == 0:
             continue
         for start in range(0, len(rows), CHUNK_ROWS):
             _decode_group(mtype, cdr, payloads, rows[start:start + CHUNK_ROWS], columns,
-                          done, budget)
-    return columns, done
+                          done, budget, first)
+    # Keys in the order a row-by-row pass (extract_message per row) would first meet them.
+    ordered = sorted(columns, key=first.__getitem__)
+    return {key: columns[key] for key in ordered}, done
 
 
 def _decode_group(
@@ -88,6 +91,7 @@ def _decode_group(
     columns: dict[str, np.ndarray],
     done: np.ndarray,
     budget: list[int],
+    first: dict[str, tuple[int, int]],
 ) -> None:
     """Decode rows (ascending indices, all of one length) template by template."""
     index = rows.tolist()
@@ -96,18 +100,18 @@ def _decode_group(
     mat = np.frombuffer(buf, dtype=np.uint8).reshape(m, -1)
     pending = np.ones(m, dtype=bool)
     while budget[0] > 0:
-        first = int(np.argmax(pending))
-        if not pending[first]:
+        head = int(np.argmax(pending))
+        if not pending[head]:
             return
         budget[0] -= 1
         try:
-            layout = walk(mtype, bytes(payloads[index[first]]), cdr)
+            layout = walk(mtype, bytes(payloads[index[head]]), cdr)
         except LayoutError:
-            pending[first] = False  # every row with its bytes fails the same way
+            pending[head] = False  # every row with its bytes fails the same way
             continue
         ok = _matching(mat, layout) & pending
         pending &= ~ok
-        _fill(layout, buf, m, ok, rows, columns, done)
+        _fill(layout, buf, m, ok, rows, columns, done, first)
 
 
 def _matching(mat: np.ndarray, layout: Layout) -> np.ndarray:
@@ -136,6 +140,7 @@ def _fill(
     rows: np.ndarray,
     columns: dict[str, np.ndarray],
     done: np.ndarray,
+    first: dict[str, tuple[int, int]],
 ) -> None:
     """Write the values of the rows `ok` (of this group chunk) into `columns`."""
     n = done.shape[0]
@@ -150,7 +155,8 @@ def _fill(
         return view.astype(np.float64)
 
     rpy_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    for key, (offset, kind) in layout.columns.items():
+    row0 = int(target[0])
+    for pos, (key, (offset, kind)) in enumerate(layout.columns.items()):
         if kind == F8 or kind == F4:
             values = read(offset, kind)
         elif kind == STAMP:
@@ -167,6 +173,7 @@ def _fill(
         if col is None:
             col = columns[key] = np.full(n, np.nan)
         col[target] = values
+        first[key] = min(first.get(key, (n, 0)), (row0, pos))
     done[target] = True
 
 
