@@ -30,7 +30,7 @@ class FakeExecutor:
         self.started.set()
         while not self.gate.wait(0.05):
             progress(epoch=0, epochs=epochs)
-        good = [p for p in paths if "bad" not in Path(p).name]
+        good = [p for p in paths if not _is_bad(p)]
         errors = {p: "not a recording of this robot" for p in paths if p not in good}
         if len(good) < 15:
             raise CalibrationError(f"Expected 15 files, but found {len(good)}.")
@@ -47,13 +47,20 @@ class FakeExecutor:
         version = json.loads((Path(model_dir) / "manifest.json").read_text())["model_version"]
 
         def score(path: str) -> ScoreOutcome:
-            if "bad" in Path(path).name:
+            if _is_bad(path):
                 raise RecordingError(path, "unreadable")
             size = Path(path).stat().st_size if Path(path).is_file() else 1000
             return ScoreOutcome(risk_score=float(size % 90) + 5.0, model_version=version, duration_s=12.5,
                                 detail={"top_signals": [{"signal": "a.position", "share": 1.0}]})
 
         return score
+
+
+def _is_bad(path) -> bool:
+    """Files written by ``csv_files(prefix="bad...")`` start with a marker (stored names are
+    generated, so the fake cannot look at the client's file name)."""
+    p = Path(path)
+    return p.is_file() and p.read_bytes()[:4] == b"#BAD"
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05):
@@ -99,7 +106,8 @@ def csv_files(folder: Path, n: int, prefix: str = "run") -> list[Path]:
     for i in range(n):
         p = folder / f"{prefix}_{i:02d}.csv"
         rows = "\n".join(f"{1700000000 + j * 0.1:.1f},{i + j * 0.01:.3f}" for j in range(20 + i))
-        p.write_text("timestamp,twist_linear_x\n" + rows + "\n")
+        marker = "#BAD\n" if prefix.startswith("bad") else ""
+        p.write_text(marker + "timestamp,twist_linear_x\n" + rows + "\n")
         out.append(p)
     return out
 
