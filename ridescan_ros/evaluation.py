@@ -25,6 +25,7 @@ from ridescan_ros.core.profiles import select_signals
 from ridescan_ros.core.telemetry import Recording
 
 Progress = Callable[[str], None]
+METHODS = ("model", *BASELINES, *(f"{b}_file" for b in BASELINES))
 MAX_GAP_S = 1.5  # the model's grid (model.dataset.MAX_GAP_S) when a scorer does not say
 
 
@@ -86,13 +87,30 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     return obj.get(key, default) if isinstance(obj, dict) else getattr(obj, key, default)
 
 
-def model_windows(scorer: Any, rec: Recording) -> tuple[np.ndarray, np.ndarray]:
-    """(n, window, d) windows of a recording on the scorer's grid and signals, and their start
-    times in seconds from the first sample (the time base of ``FileScore.window_scores``)."""
-    frame = resample(select_signals(rec, scorer.profile), list(scorer.signals), scorer.rate_hz,
-                     max_gap_s=float(getattr(scorer, "max_gap_s", MAX_GAP_S)))
-    W = windows(frame.X, scorer.window, scorer.stride)
+def model_grid(scorer: Any, rec: Recording) -> np.ndarray:
+    """(rows, d) signal matrix of a recording on the scorer's grid and signals."""
+    return resample(select_signals(rec, scorer.profile), list(scorer.signals), scorer.rate_hz,
+                    max_gap_s=float(getattr(scorer, "max_gap_s", MAX_GAP_S))).X
+
+
+def model_windows(scorer: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n, window, d) windows of a grid, and their start times in seconds from the first
+    sample (the time base of ``FileScore.window_scores``)."""
+    W = windows(X, scorer.window, scorer.stride)
     return W, np.arange(len(W)) * scorer.stride / scorer.rate_hz
+
+
+@dataclass
+class Reference:
+    """Baselines fitted on calibration data: on windows, and on whole-file statistics.
+
+    The file variants see one feature vector per recording (the same five statistics over
+    the whole file): two-sided by construction, so an expected event that did not happen
+    moves them, which no rare-window score can see.
+    """
+
+    windows: BaselineSet
+    files: BaselineSet
 
 
 def _load(path: str) -> Recording:
@@ -101,23 +119,27 @@ def _load(path: str) -> Recording:
     return load_recording(path)
 
 
-def fit_reference(scorer: Any, calib_paths: list[str], *, seed: int = 0, progress: Progress | None = None) -> BaselineSet:
-    """Baselines fitted on the windows of the model's calibration recordings."""
-    wins = []
+def fit_reference(scorer: Any, calib_paths: list[str], *, seed: int = 0, progress: Progress | None = None) -> Reference:
+    """Baselines fitted on the model's calibration recordings (their windows; their files)."""
+    wins, whole = [], []
     for p in calib_paths:
         if progress:
             progress(f"baseline calibration: reading {Path(p).name}")
-        wins.append(model_windows(scorer, _load(p))[0])
-    return fit_baselines(wins, list(scorer.signals), seed=seed)
+        X = model_grid(scorer, _load(p))
+        wins.append(model_windows(scorer, X)[0])
+        whole.append(X[None])
+    sig = list(scorer.signals)
+    return Reference(windows=fit_baselines(wins, sig, seed=seed), files=fit_baselines(whole, sig, seed=seed))
 
 
-def score_file(scorer: Any, base: BaselineSet, item: LabelledFile) -> FileResult:
+def score_file(scorer: Any, ref: Reference, item: LabelledFile) -> FileResult:
     """Model and baseline scores of one file; read/robot errors become ``error``."""
     res = FileResult(item=item)
     try:
         rec = _load(item.path)
         fs = scorer.score_recording(rec)
-        W, starts = model_windows(scorer, rec)
+        X = model_grid(scorer, rec)
+        W, starts = model_windows(scorer, X)
     except (RideScanError, ValueError) as err:
         res.error = str(err)
         return res
@@ -125,11 +147,13 @@ def score_file(scorer: Any, base: BaselineSet, item: LabelledFile) -> FileResult
     res.top_signals = [str(_get(s, "signal", s)) for s in (_get(fs, "top_signals") or [])]
     ws = _get(fs, "window_scores") or []
     res.model_windows = {k: np.array([float(_get(w, k)) for w in ws]) for k in ("t_start", "t_end", "risk")}
-    bw = base.score_windows(W)
+    bw = ref.windows.score_windows(W)
     res.baseline = {b: file_score(bw[b]) for b in BASELINES}
+    if len(X):
+        res.baseline.update({f"{b}_file": float(v[0]) for b, v in ref.files.score_windows(X[None]).items()})
     res.baseline_windows = {**bw, "t_start": starts, "t_end": starts + scorer.window / scorer.rate_hz}
-    err = base.pca_signal_errors(W)
-    res.pca_top = [base.signals[i] for i in np.argsort(-err)[:3]]
+    err = ref.windows.pca_signal_errors(W)
+    res.pca_top = [ref.windows.signals[i] for i in np.argsort(-err)[:3]]
     return res
 
 
@@ -137,10 +161,10 @@ def evaluate_files(
     scorer: Any, calib_paths: list[str], items: list[LabelledFile], *, seed: int = 0, progress: Progress | None = None
 ) -> list[FileResult]:
     """Fit baselines on the calibration files, then score every item with all methods."""
-    base = fit_reference(scorer, calib_paths, seed=seed, progress=progress)
+    ref = fit_reference(scorer, calib_paths, seed=seed, progress=progress)
     out = []
     for i, item in enumerate(items, 1):
-        r = score_file(scorer, base, item)
+        r = score_file(scorer, ref, item)
         if progress:
             msg = f"error: {r.error}" if r.error else f"risk {r.risk:.1f}"
             progress(f"[{i}/{len(items)}] {Path(item.path).name}: {msg}")
@@ -193,7 +217,8 @@ def summarize(results: list[FileResult], threshold: float = 50.0) -> dict:
     """All figures of docs/evaluation.md for one split, as a JSON-able dict."""
     ok = [r for r in results if r.error is None]
     y = [r.item.positive for r in ok]
-    scores = {"model": [r.risk for r in ok], **{b: [r.baseline[b] for r in ok] for b in BASELINES}}
+    names = [m for m in METHODS[1:] if all(m in r.baseline for r in ok)]
+    scores = {"model": [r.risk for r in ok], **{b: [r.baseline[b] for r in ok] for b in names}}
     overall = {m: {"auroc": auroc(y, s), "auprc": auprc(y, s)} for m, s in scores.items()} if ok else {}
     faults = sorted({r.item.fault or "anomalous" for r in ok if r.item.positive})
     per_fault: dict[str, dict] = {}

@@ -12,10 +12,10 @@ import math
 import sys
 from pathlib import Path
 
-from ridescan_ros.core.baselines import BASELINES
 from ridescan_ros.core.errors import RideScanError
+from ridescan_ros.evaluation import METHODS
 
-METHODS = ("model", *BASELINES)
+SHORT = {"mahalanobis": "mahal", "mahalanobis_file": "mahal_file"}
 
 
 def add_parser(p: argparse.ArgumentParser) -> None:
@@ -38,16 +38,18 @@ def format_report(s: dict) -> str:
     lines = [f"held-out normal files: {s['n_normal']}, anomalous files: {s['n_anomalous']}, unreadable: {s['n_errors']}"]
     tot = s["n_normal"] + s["n_anomalous"]
     chance = s["n_anomalous"] / tot if tot else float("nan")
-    lines += ["", f"{'method':<12} {'AUROC':>6} {'AUPRC':>6}   (file level; AUPRC chance = {_f(chance)})"]
+    lines += ["", f"{'method':<17} {'AUROC':>6} {'AUPRC':>6}   (file level; AUPRC chance = {_f(chance)})"]
     for m in METHODS:
         o = s["overall"].get(m)
         if o:
-            lines.append(f"{m:<12} {_f(o['auroc']):>6} {_f(o['auprc']):>6}")
+            lines.append(f"{m:<17} {_f(o['auroc']):>6} {_f(o['auprc']):>6}")
+    lines.append("(pca/mahalanobis/iforest: mean of the top 10% window scores; *_file: whole-file statistics)")
+    ms = [m for m in METHODS if m in s["overall"]]
     if s["per_fault"]:
-        lines += ["", f"{'fault (AUROC vs normals)':<26} {'n':>3} " + " ".join(f"{m:>11}" for m in METHODS)]
+        lines += ["", f"{'fault (AUROC vs normals)':<24} {'n':>2} " + " ".join(f"{SHORT.get(m, m):>10}" for m in ms)]
         for f, row in s["per_fault"].items():
-            lines.append(f"{f:<26} {row['n']:>3} " + " ".join(f"{_f(row[m]):>11}" for m in METHODS))
-        lines.append(f"{'mean over fault types':<26} {'':>3} " + " ".join(f"{_f(s['mean_fault_auroc'][m]):>11}" for m in METHODS))
+            lines.append(f"{f:<24} {row['n']:>2} " + " ".join(f"{_f(row[m]):>10}" for m in ms))
+        lines.append(f"{'mean over fault types':<24} {'':>2} " + " ".join(f"{_f(s['mean_fault_auroc'][m]):>10}" for m in ms))
     a = s["attribution"]
     if a["n"]:
         lines += ["", f"attribution over {a['n']} faults that name a joint/leg: model top-1 {_f(a['model_top1'])}, "
