@@ -7,6 +7,7 @@ Slices of 12-16 s are played with ``/clock`` (``use_sim_time``), as ``ros2 bag p
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -25,6 +26,8 @@ PARITY_ATOL = 0.05  # risk points (0-100): float32 on the topic + /clock-vs-rece
 @pytest.fixture(scope="module")
 def model_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     ros_env(tmp_path_factory.mktemp("ros"))
+    if os.environ.get("RIDESCAN_TEST_UR_MODEL"):  # a model made earlier (local iterations)
+        return Path(os.environ["RIDESCAN_TEST_UR_MODEL"])
     return train_model(normal_runs(shared_data), tmp_path_factory.mktemp("model") / "ur", epochs=2)
 
 
@@ -99,3 +102,62 @@ def test_faulty_run_raises_safety_stop_only_after_onset(shared_data, model_dir, 
     assert min(a["window_end"] for a in on) > onset
     assert any(a["window_end"] < onset and a["score"] < 50 for a in h.assessments)
     assert h.stops and h.stops[-1] in (True, False) and any(h.stops)
+
+
+def _restamp(msgs: list, shift_ns: int) -> list:
+    """Copies with log times and header stamps moved by ``shift_ns`` (a clock jump)."""
+    import copy
+
+    out = []
+    for t_ns, topic, msg in msgs:
+        m = copy.deepcopy(msg)
+        if hasattr(m, "header"):
+            ns = m.header.stamp.sec * 1_000_000_000 + m.header.stamp.nanosec + shift_ns
+            m.header.stamp.sec, m.header.stamp.nanosec = divmod(ns, 1_000_000_000)
+        out.append((t_ns + shift_ns, topic, m))
+    return out
+
+
+def test_wrong_joints_nan_silent_topic_and_time_jump(shared_data, model_dir, tmp_path) -> None:
+    from ridescan_ros.nodes.player import load_messages
+
+    msgs = load_messages(shared_data / UR5E / "run_002.bag", start_s=5.0, duration_s=9.0)
+    t_a = msgs[0][0] + 3_000_000_000
+    t_b = t_a + 3_000_000_000
+    panda = []
+    for t_ns, topic, msg in msgs:  # first 1.5 s: a 9-joint arm on /joint_states
+        if topic == "/joint_states" and t_ns < msgs[0][0] + 1_500_000_000:
+            import copy
+
+            m = copy.deepcopy(msg)
+            m.name = [f"panda_joint{i}" for i in range(1, 10)]
+            m.position = list(m.position) * 2
+            m.position = m.position[:9]
+            panda.append((t_ns, topic, m))
+    nan_phase = []
+    for t_ns, topic, msg in msgs:
+        if topic == "/joint_states" and t_ns < t_a:
+            msg.effort = [float("nan")] + list(msg.effort)[1:]  # NaN on one joint
+        nan_phase.append((t_ns, topic, msg))
+    silent = [m for m in nan_phase if m[0] < t_b and not (m[0] >= t_a and m[1] == "/wrench")]
+    jumped = _restamp([m for m in msgs if m[0] >= t_b], -100_000_000_000)
+    h = Harness(_params(tmp_path, model_dir))
+    try:
+        p = h.player(msgs)
+        p.play(messages=panda)
+        h.wait_for(lambda: "refused" in h.diag("inputs").message, 3, "refused joint states")
+        assert "expected 6 joints" in str(h.diag("inputs").values) and not h.scores
+        p.play(messages=silent)
+        time.sleep(0.3)
+        n_before_jump = len(h.scores)
+        p.play(messages=jumped)
+        h.wait_for(lambda: len(h.scores) >= n_before_jump + 4, 5, "scores after the time jump")
+        time.sleep(0.5)
+    finally:
+        h.close()
+    assert all(np.isfinite(h.scores)) and len(h.scores) >= 10
+    assert any(a["stale_inputs"] == ["wrench"] for a in h.assessments)  # silent wrench
+    counters = {kv.key: kv.value for kv in h.diag("scoring").values}
+    assert int(counters["time_jumps"]) >= 1
+    ends = [a["window_end"] for a in h.assessments]
+    assert min(np.diff(ends)) < -50  # the grid restarted 100 s earlier, no stale backlog

@@ -76,13 +76,15 @@ class Player:
         self.clock = node.create_publisher(Clock, "/clock", 10)
         self.stop = False
 
-    def play(self, rate: float = 1.0, clock: bool = True) -> float:
-        """Publish at ``rate`` x recorded speed; returns the wall seconds it took."""
-        if not self.messages:
+    def play(self, rate: float = 1.0, clock: bool = True, messages: list | None = None) -> float:
+        """Publish ``messages`` (default: those given at construction; their topics must be
+        among those) at ``rate`` x recorded speed; returns the wall seconds it took."""
+        messages = self.messages if messages is None else messages
+        if not messages:
             return 0.0
-        t0_log = self.messages[0][0]
+        t0_log = messages[0][0]
         t0 = time.perf_counter()
-        for t_ns, topic, msg in self.messages:
+        for t_ns, topic, msg in messages:
             if self.stop:
                 break
             due = t0 + (t_ns - t0_log) * 1e-9 / rate
