@@ -34,7 +34,7 @@ def test_ros1_unsorted_chunks(shared_data: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "reason"), [("empty-file.bag", "0-byte"), ("no-messages.bag", "no messages")]
+    ("name", "reason"), [("empty-file.bag", "0-byte"), ("no-messages.bag", "no complete messages")]
 )
 def test_ros1_empty_refused(shared_data: Path, name: str, reason: str) -> None:
     path = shared_data / FF / "rosbag_js" / name
@@ -65,7 +65,7 @@ def test_rosbag2_split_without_metadata(shared_data: Path) -> None:
 
 
 def test_rosbag2_empty_bag_with_sidecars(shared_data: Path) -> None:
-    with pytest.raises(RecordingError, match="no messages"):
+    with pytest.raises(RecordingError, match="no complete messages"):
         load_recording(shared_data / FF / "rosbag2" / "empty_bag")
 
 
@@ -151,3 +151,12 @@ def test_panda_reads_but_is_not_ur6(shared_data: Path) -> None:
     assert len({k.rsplit(".", 1)[0] for k in js.columns if k != "header.stamp"}) == 9
     with pytest.raises(WrongRobotError, match="expected 6 joints"):
         select_signals(rec, get_profile("UR6"))
+
+
+def test_error_inside_bag_folder_names_folder_and_file(tmp_path: Path) -> None:
+    bag = tmp_path / "run"
+    bag.mkdir()
+    (bag / "run_0.db3").write_bytes(b"SQLite format 3\x00" + b"\x07" * 3000)
+    with pytest.raises(RecordingError) as ei:
+        load_recording(bag)
+    assert ei.value.path == str(bag) and ei.value.reason.startswith("run_0.db3: ")

@@ -74,8 +74,11 @@ def load_recording(path: str | Path, *, fast: bool = True) -> Recording:
         raise RecordingError(p, "no such file or folder")
     try:
         return _load(p, fast)
-    except RecordingError:
-        raise
+    except RecordingError as err:
+        if err.path.startswith(p):
+            raise
+        inner = Path(err.path).name  # a storage file inside a bag folder: name it, keep our path
+        raise RecordingError(p, f"{inner}: {err.reason}") from err
     except MemoryError as err:
         raise RecordingError(p, "out of memory while reading") from err
     except Exception as err:  # any library failure on a bad file becomes one error type

@@ -75,7 +75,8 @@ def to_recording(path: str, raw: RawBag, *, fast: bool = True) -> Recording:
     declared = raw.declared
     if total == 0:
         what = f" (the container declares {declared})" if declared else ""
-        raise RecordingError(path, f"empty recording: no messages{what}")
+        why = f": {'; '.join(raw.warnings[:3])}" if raw.recovered and raw.warnings else ""
+        raise RecordingError(path, f"empty recording: no complete messages{what}{why}")
     warnings = list(raw.warnings)
     stores: dict[str, Typestore] = {}
     skipped: Counter[str] = Counter()

@@ -26,6 +26,10 @@ MAX_CHUNK_BYTES = 1 << 30
 _OP_HEADER, _OP_FOOTER, _OP_SCHEMA, _OP_CHANNEL, _OP_MESSAGE, _OP_CHUNK = 1, 2, 3, 4, 5, 6
 _OP_STATISTICS, _OP_DATA_END = 0x0B, 0x0F
 _ENCODINGS = {"cdr": "cdr", "ros1": "ros1"}
+_PARSED = (_OP_SCHEMA, _OP_CHANNEL, _OP_CHUNK, _OP_STATISTICS, _OP_DATA_END, _OP_FOOTER)
+_LEN = struct.Struct("<Q")
+_MSG = struct.Struct("<HIQQ")
+_MAX_NS = 1 << 63
 
 
 class _Cursor:
@@ -57,6 +61,7 @@ class _State:
         self.channels: dict[int, RawConnection] = {}
         self.order: list[RawConnection] = []
         self.unknown_channel = 0
+        self.bad_time = 0
         self.declared: int | None = None
 
 
@@ -76,40 +81,52 @@ def _channel(st: _State, c: _Cursor) -> None:
 
 
 def _records(st: _State, buf: bytes | mmap.mmap, pos: int, end: int, bag: RawBag) -> tuple[int, bool]:
-    """Walk records in ``buf[pos:end]``; returns (stop position, reached footer/data end)."""
+    """Walk records in ``buf[pos:end]``; returns (stop position, reached footer/data end).
+
+    A record whose content does not parse is skipped (its length is known) and reported;
+    a record whose length runs past ``end`` stops the walk (cut file or chunk).
+    """
     data_end = False
+    unpack_len, unpack_msg = _LEN.unpack_from, _MSG.unpack_from
     while pos + 9 <= end:
         op = buf[pos]
-        (length,) = struct.unpack_from("<Q", buf, pos + 1)
+        (length,) = unpack_len(buf, pos + 1)
         body = pos + 9
         if length > end - body:
             return pos, data_end
-        c = _Cursor(bytes(buf[body : body + length]))
-        if op == _OP_MESSAGE:
-            cid = c.take("H")
-            c.take("I")
-            log_ns = c.take("Q")
+        pos = body + length
+        if op == _OP_MESSAGE and length >= _MSG.size:
+            cid, _seq, log_ns, _pub = unpack_msg(buf, body)
             conn = st.channels.get(cid)
             if conn is None:
                 st.unknown_channel += 1
+            elif log_ns >= _MAX_NS:
+                st.bad_time += 1
             else:
                 conn.log_ns.append(log_ns)
-                conn.payloads.append(c.buf[22:])
-        elif op == _OP_SCHEMA:
-            sid = c.take("H")
-            name, senc = c.text(), c.text()
-            st.schemas.setdefault(sid, (name, senc, c.blob().decode("utf-8", "replace")))
-        elif op == _OP_CHANNEL:
-            _channel(st, c)
-        elif op == _OP_CHUNK:
-            _chunk(st, c, pos, bag)
-        elif op == _OP_STATISTICS:
-            st.declared = c.take("Q")
-        elif op == _OP_DATA_END:
-            data_end = True
-        elif op == _OP_FOOTER:
-            return body + length, True
-        pos = body + length
+                conn.payloads.append(bytes(buf[body + _MSG.size : pos]))
+            continue
+        if op not in _PARSED:
+            continue
+        try:
+            c = _Cursor(bytes(buf[body:pos]))
+            if op == _OP_SCHEMA:
+                sid = c.take("H")
+                name, senc = c.text(), c.text()
+                st.schemas.setdefault(sid, (name, senc, c.blob().decode("utf-8", "replace")))
+            elif op == _OP_CHANNEL:
+                _channel(st, c)
+            elif op == _OP_CHUNK:
+                _chunk(st, c, body - 9, bag)
+            elif op == _OP_STATISTICS:
+                st.declared = c.take("Q")
+            elif op == _OP_DATA_END:
+                data_end = True
+            elif op == _OP_FOOTER:
+                return pos, True
+        except (struct.error, ValueError) as err:
+            bag.recovered = True
+            bag.warnings.append(f"recovered: skipped a damaged MCAP record (op {op}) at byte {body - 9} ({err})")
     return pos, data_end
 
 
@@ -153,10 +170,7 @@ def read_mcap(path: str) -> RawBag:
     with p.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         if buf[:8] != MAGIC:
             raise RecordingError(path, "not an MCAP file (magic bytes missing)")
-        try:
-            stop, ended = _records(st, buf, 8, size, bag)
-        except (struct.error, ValueError) as err:
-            raise RecordingError(path, f"damaged MCAP record: {err}") from err
+        stop, ended = _records(st, buf, 8, size, bag)
         tail_ok = size >= 16 and buf[size - 8 :] == MAGIC
     if not ended or not tail_ok:
         bag.recovered = True
@@ -165,6 +179,8 @@ def read_mcap(path: str) -> RawBag:
             f"recovered: truncated MCAP (killed writer?): no end magic, file ends {cut} at byte "
             f"{stop} of {size}; complete records kept"
         )
+    if st.bad_time:
+        bag.warnings.append(f"{st.bad_time} message(s) with a log time beyond year 2262 dropped")
     if st.unknown_channel:
         bag.warnings.append(f"{st.unknown_channel} message(s) on undeclared channels dropped")
     bag.connections = st.order

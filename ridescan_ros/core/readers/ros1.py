@@ -47,6 +47,11 @@ def _fields(buf: bytes | mmap.mmap, start: int, end: int) -> dict[str, bytes]:
     return out
 
 
+def _op(fields: dict[str, bytes]) -> int:
+    """Record opcode (0 when the field is missing or empty)."""
+    return (fields.get("op") or b"\0")[0]
+
+
 def _record(buf: bytes | mmap.mmap, pos: int, end: int) -> tuple[dict[str, bytes], int, int] | None:
     """(header fields, data start, data end) of the record at ``pos``; None if cut off."""
     if pos + 4 > end:
@@ -152,7 +157,7 @@ def _messages(data: bytes, conns: dict[int, RawConnection], hdrs: _MsgHeaders) -
         if rec is None:
             raise ValueError("record inside chunk is cut off")
         fields, dstart, dend = rec
-        op = fields.get("op", b"\0")[0]
+        op = _op(fields)
         if op == _OP_MSG:
             hdrs.learn(hlen, fields)
             sec, nsec = struct.unpack("<II", fields["time"][:8])
@@ -196,27 +201,28 @@ def scan_chunks(buf: bytes | mmap.mmap, start: int, indexed: bool) -> RawBag:
             )
             break
         fields, dstart, dend = rec
-        op = fields.get("op", b"\0")[0]
-        if op == _OP_CONN:
-            cid, conn = _connection(fields, bytes(buf[dstart:dend]))
-            conns.setdefault(cid, conn)
-        elif op == _OP_CHUNK:
-            try:
+        op = _op(fields)
+        try:
+            if op == _OP_CONN:
+                cid, conn = _connection(fields, bytes(buf[dstart:dend]))
+                conns.setdefault(cid, conn)
+            elif op == _OP_CHUNK:
                 size = _U32.unpack(fields["size"][:4])[0]
                 data = _decompress(fields["compression"].decode(), bytes(buf[dstart:dend]), size)
                 lost += _messages(data, conns, hdrs)
-            except (KeyError, ValueError, OSError, RuntimeError, struct.error) as err:
-                bag.recovered = True
-                bag.warnings.append(f"recovered: skipped a damaged chunk at byte {pos} ({err})")
-                pos = dend
-                continue
-            chunks += 1
-        elif op == _OP_CHUNK_INFO:
-            counts = bytes(buf[dstart:dend])
-            declared += sum(_U32.unpack_from(counts, i + 4)[0] for i in range(0, len(counts) - 7, 8))
-            cpos = struct.unpack("<Q", fields["chunk_pos"][:8])[0]
-            t0, t1 = (struct.unpack("<II", fields[k][:8]) for k in ("start_time", "end_time"))
-            infos.append((cpos, t0[0] * 10**9 + t0[1], t1[0] * 10**9 + t1[1]))
+                chunks += 1
+            elif op == _OP_CHUNK_INFO:
+                counts = bytes(buf[dstart:dend])
+                declared += sum(_U32.unpack_from(counts, i + 4)[0] for i in range(0, len(counts) - 7, 8))
+                cpos = struct.unpack("<Q", fields["chunk_pos"][:8])[0]
+                t0, t1 = (struct.unpack("<II", fields[k][:8]) for k in ("start_time", "end_time"))
+                infos.append((cpos, t0[0] * 10**9 + t0[1], t1[0] * 10**9 + t1[1]))
+        except (KeyError, ValueError, OSError, RuntimeError, struct.error) as err:
+            bag.recovered = True
+            what = "chunk" if op == _OP_CHUNK else f"record (op {op})"
+            bag.warnings.append(
+                f"recovered: damaged {what} at byte {pos} ({err}); complete records before it kept"
+            )
         pos = dend
     if lost:
         bag.warnings.append(f"{lost} message(s) refer to unknown connections and were dropped")
@@ -277,7 +283,5 @@ def read_ros1(path: str) -> RawBag:
         bag.recovered = True
         bag.warnings.insert(0, "recovered: bag index missing or cut off; messages recovered by scanning chunks")
     if bag.recovered and not bag.message_total():
-        raise RecordingError(
-            path, "ROS 1 bag is not indexed / was not closed, and no complete chunk could be recovered"
-        )
+        raise RecordingError(path, "no complete chunk could be recovered: " + "; ".join(bag.warnings))
     return bag

@@ -71,6 +71,7 @@ def _sqlite_rows(db: Path, conns: dict[tuple[str, str, str], RawConnection]) -> 
     live = wal.is_file() and wal.stat().st_size > 0
     uri = f"file:{db}?mode=ro" + ("" if live else "&immutable=1")
     con = sqlite3.connect(uri, uri=True)
+    con.text_factory = lambda b: b.decode("utf-8", "replace")
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not {"topics", "messages"} <= tables:
@@ -134,7 +135,7 @@ def _read_db3(db: Path, conns: dict[tuple[str, str, str], RawConnection], bag: R
                 )
         else:
             _sqlite_rows(db, conns)
-    except sqlite3.DatabaseError as err:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as err:  # SQLite's message may be garbage
         raise RecordingError(str(db), f"SQLite database is damaged or truncated ({err})") from err
 
 
