@@ -75,7 +75,7 @@ def load_recording(path: str | Path, *, fast: bool = True) -> Recording:
     try:
         return _load(p, fast)
     except RecordingError as err:
-        if err.path.startswith(p):
+        if err.path == p or err.path.startswith(p + "!"):
             raise
         inner = Path(err.path).name  # a storage file inside a bag folder: name it, keep our path
         raise RecordingError(p, f"{inner}: {err.reason}") from err
