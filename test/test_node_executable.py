@@ -1,7 +1,7 @@
 """The node as the launch file starts it: an executable with ``--ros-args --params-file``.
 
-Runs ``python -m ridescan_ros.nodes.ridescan_node`` (or the colcon-installed
-``install/ridescan_ros/lib/ridescan_ros/ridescan_node`` when it exists) with
+Runs the colcon-installed ``install/ridescan_ros/lib/ridescan_ros/ridescan_node`` (or
+``python -m ridescan_ros.nodes.ridescan_node`` when not built) with
 ``config/ur6.yaml`` plus a temp params file, the API sidecar on, and a model dir that does
 not load; checks the node keeps running and says why, serves the API, and stops cleanly on
 SIGTERM and SIGINT.
@@ -34,9 +34,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _command() -> list[str]:
-    installed = REPO / "install" / "ridescan_ros" / "lib" / "ridescan_ros" / "ridescan_node"
-    if installed.is_file() and os.environ.get("RIDESCAN_TEST_INSTALLED"):
-        return [str(installed)]
+    """$RIDESCAN_NODE_EXE, else the colcon-installed script (scripts/run_tests.sh builds it
+    just before testing), else the module."""
+    exe = os.environ.get("RIDESCAN_NODE_EXE") or str(
+        REPO / "install" / "ridescan_ros" / "lib" / "ridescan_ros" / "ridescan_node")
+    if os.path.isfile(exe) and os.access(exe, os.X_OK):
+        return [exe]
     return [sys.executable, "-m", "ridescan_ros.nodes.ridescan_node"]
 
 
