@@ -151,3 +151,25 @@ def test_expand_inputs_folder_walk(tmp_path: Path) -> None:
     (tmp_path / "r.bag.active").write_bytes(b"#ROSBAG V2.0\n")
     got = expand_inputs([tmp_path])
     assert got == [str(tmp_path / "bagdir"), str(tmp_path / "r.bag.active"), str(tmp_path / "sub" / "a.csv")]
+
+
+def test_trailing_delimiter_and_quoted_fields(tmp_path: Path) -> None:
+    p = tmp_path / "x.csv"
+    p.write_text('timestamp,"x",y\n' + "".join(f'{i},"{i}.5",{-i},\n' for i in range(10)))
+    rec = load_recording(p)
+    s = rec.streams["csv"]
+    np.testing.assert_array_equal(s.columns["x"], [i + 0.5 for i in range(10)])
+    np.testing.assert_array_equal(s.columns["y"], [-i for i in range(10)])
+    assert not rec.warnings
+
+
+def test_inspect_text_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ridescan_ros.cli import main
+
+    csv = _write(tmp_path / "w.csv", HEADER, _wheeled_rows())
+    bad = tmp_path / "bad.bag"
+    bad.write_bytes(b"")
+    assert main(["inspect", str(csv), str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "csv/wheeled_mobile" in out and "20 samples" in out and "10.0 Hz" in out
+    assert f"{bad}\n  ERROR: 0-byte file" in out

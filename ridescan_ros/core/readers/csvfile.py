@@ -16,6 +16,7 @@ from the 125 Hz RTDE rate with a warning), ``csv/wrench`` (``elapsed time`` + fo
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -59,14 +60,14 @@ def _decode(path: str, raw: bytes) -> tuple[str, str]:
     return text, enc
 
 
-def _splitter(header: str) -> tuple[str, Callable[[str], list[str]]]:
-    if "\t" in header:
-        return "tab", lambda s: [f.strip() for f in s.split("\t")]
-    if "," in header:
-        return "comma", lambda s: [f.strip() for f in s.split(",")]
-    if ";" in header:
-        return "semicolon", lambda s: [f.strip() for f in s.split(";")]
-    return "space", lambda s: s.split()
+def _splitter(header: str) -> tuple[str, Callable[[list[str]], list[list[str]]]]:
+    """Delimiter from the header line; quoted fields handled by the csv module."""
+    for kind, delim in (("tab", "\t"), ("comma", ","), ("semicolon", ";")):
+        if delim in header:
+            return kind, lambda lines, d=delim: [
+                [f.strip() for f in row] for row in csv.reader(lines, delimiter=d)
+            ]
+    return "space", lambda lines: [ln.split() for ln in lines]
 
 
 def _to_float(values: list[str], decimal_comma: bool) -> np.ndarray:
@@ -120,10 +121,12 @@ def read_csv(path: str) -> Recording:
         header = header[1:]
     body = [ln for ln in lines[1:] if not ln.lstrip().startswith("#")]
     kind, split = _splitter(header)
-    names = [n.strip().strip('"').strip() for n in split(header)]
-    rows = [split(ln) for ln in body]
-    if names and names[-1] == "" and rows and all(r and r[-1] == "" for r in rows[:50]):
-        names, rows = names[:-1], [r[:-1] for r in rows]
+    names = [n.strip().strip('"').strip() for n in split([header])[0]]
+    rows = split(body)
+    if names and names[-1] == "":
+        names = names[:-1]
+    if rows and all(len(r) == len(names) + 1 and r[-1] == "" for r in rows[:50]):
+        rows = [r[:-1] if len(r) == len(names) + 1 and r[-1] == "" else r for r in rows]
     if not rows:
         raise RecordingError(path, "CSV has a header but no data rows")
     ncol = len(names)
