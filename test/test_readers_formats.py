@@ -110,6 +110,7 @@ def test_sim_ur5e_ros1(shared_data: Path) -> None:
 
 def test_sim_spot_mcap(shared_data: Path) -> None:
     rec = load_recording(shared_data / "sim_spot" / "run_000.mcap")
+    assert rec.messages_read == rec.messages_declared  # MCAP statistics record
     assert {"/joint_states", "/odometry", "/imu", "/status/battery_states"} <= set(rec.streams)
     sig = select_signals(rec, get_profile("SPOT"))
     assert "front_left_knee.effort" in sig.series and not [m for m in sig.missing if m.endswith(".position")]
@@ -160,3 +161,11 @@ def test_error_inside_bag_folder_names_folder_and_file(tmp_path: Path) -> None:
     with pytest.raises(RecordingError) as ei:
         load_recording(bag)
     assert ei.value.path == str(bag) and ei.value.reason.startswith("run_0.db3: ")
+
+
+def test_format_decided_by_magic_not_name(shared_data: Path, tmp_path: Path) -> None:
+    for src, name in [(shared_data / FF / "rosbag2" / "mcap_cdr_test" / "cdr_test_0.mcap", "a.bin"),
+                      (shared_data / FF / "rosbag_js" / "example-lz4.bag", "b.dat")]:
+        dst = tmp_path / name
+        dst.write_bytes(src.read_bytes())
+        assert load_recording(dst).messages_read == load_recording(src).messages_read

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from ridescan_ros.core.errors import RecordingError
+from ridescan_ros.core.readers.kinds import detect_kind
 from ridescan_ros.core.readers.mcap_scan import read_mcap
 from ridescan_ros.core.readers.raw import RawBag, RawConnection
 from ridescan_ros.core.readers.zstdio import decompress_file, maybe_decompress_payload
@@ -139,8 +140,12 @@ def _read_db3(db: Path, conns: dict[tuple[str, str, str], RawConnection], bag: R
         raise RecordingError(str(db), f"SQLite database is damaged or truncated ({err})") from err
 
 
-def _read_storage(f: Path, conns: dict[tuple[str, str, str], RawConnection], bag: RawBag) -> None:
-    if f.name.endswith(".zstd"):
+def _read_storage(
+    f: Path, conns: dict[tuple[str, str, str], RawConnection], bag: RawBag, counts: list[int | None]
+) -> None:
+    """Append one storage file's connections; ``counts`` collects MCAP statistics counts."""
+    kind = detect_kind(str(f))
+    if kind == "zstd" or (kind == "unknown" and f.name.endswith(".zstd")):
         with tempfile.TemporaryDirectory(prefix="ridescan_zstd_") as tmp:
             out = Path(tmp) / f.name[: -len(".zstd")]
             try:
@@ -148,10 +153,11 @@ def _read_storage(f: Path, conns: dict[tuple[str, str, str], RawConnection], bag
             except ValueError as err:
                 raise RecordingError(str(f), str(err)) from err
             bag.warnings.append(f"{f.name}: zstd file compression, decompressed to a temp dir")
-            _read_storage(out, conns, bag)
+            _read_storage(out, conns, bag, counts)
         return
-    if f.suffix == ".mcap":
+    if kind == "mcap" or (kind == "unknown" and f.suffix == ".mcap"):
         part = read_mcap(str(f))
+        counts.append(part.declared)
         bag.warnings.extend(part.warnings)
         bag.recovered |= part.recovered
         for c in part.connections:
@@ -208,8 +214,11 @@ def read_rosbag2(path: str) -> RawBag:
     else:
         files = [p]
     conns: dict[tuple[str, str, str], RawConnection] = {}
+    counts: list[int | None] = []
     for f in files:
-        _read_storage(f, conns, bag)
+        _read_storage(f, conns, bag, counts)
+    if bag.declared is None and len(counts) == len(files) and None not in counts:
+        bag.declared = sum(c for c in counts if c is not None)  # MCAP statistics records
     for c in conns.values():
         c.msgtype = c.msgtype.strip()
     bag.connections = list(conns.values())
