@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ridescan_ros.core.baselines import BASELINES, BaselineSet, file_score, fit_baselines
-from ridescan_ros.core.errors import RecordingError, RideScanError
+from ridescan_ros.core.errors import ModelError, RideScanError
 from ridescan_ros.core.manifest import sha256_file
 from ridescan_ros.core.frame import resample, windows
 from ridescan_ros.core.metrics import auprc, auroc, detection_delay, false_alarms_per_hour, topk_hit
@@ -176,7 +176,7 @@ def manifest_inputs(model_dir: str | Path) -> list[dict]:
     """``[{path, sha256}]`` of the calibration inputs listed in the model manifest."""
     mp = Path(model_dir) / "manifest.json"
     if not mp.is_file():
-        raise RecordingError(str(mp), "model manifest not found")
+        raise ModelError(f"{mp}: model manifest not found")
     man = json.loads(mp.read_text())
     for key in ("inputs", "input_files", "files", "calibration_files"):
         val = man.get(key) or (man.get("calibration") or {}).get(key)

@@ -123,3 +123,16 @@ def test_evaluate_command_excludes_calibration_files(demo_run: tuple[Path, str],
     rc = main(["evaluate", "--model", str(out / "model"), "--normal", str(out / "sample_data" / "run_000.bag")])
     assert rc == 2  # no anomalous files: refused with a message
     assert "need held-out normal and anomalous files" in capsys.readouterr().err
+
+
+def test_plots_accept_dicts_and_empty_recordings(tmp_path: Path) -> None:
+    from ridescan_ros.plots import plot_risk, plot_summary
+
+    ws = [{"t_start": 100.0 + k, "t_end": 101.0 + k, "risk": float(10 + 5 * k)} for k in range(12)]
+    score = {"file": "x.bag", "risk_score": 70.0, "window_scores": ws,
+             "top_signals": [{"signal": "elbow_joint.effort", "contribution": 0.6}]}
+    a = plot_risk(score, tmp_path / "a.png", onset_s=4.0, label="fault")
+    b = plot_risk({"file": "empty.bag", "risk_score": None, "window_scores": []}, tmp_path / "b.png")
+    c = plot_summary([{"file": "x.bag", "risk": 70.0, "label": "fault"}, {"file": "y.bag", "risk": None}], tmp_path / "s.png")
+    for p in (a, b, c):
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
