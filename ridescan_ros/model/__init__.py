@@ -1,0 +1,1 @@
+"""Torch side of ridescan_ros: residual network, detector ensemble, training, artifacts."""

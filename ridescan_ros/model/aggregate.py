@@ -1,0 +1,62 @@
+"""Window scores -> one score per recording (numpy only).
+
+File raw score = ``w_agg * mean(top 5 % window raws) + w_stat * sum_s stat[s]``, where
+``stat[s]`` is the mean ``z**2`` of the recording's whole-file statistics of signal ``s``
+(std, range, first-to-last drift) against the calibration recordings: two-sided, so an
+expected event that did not happen (a missing force transient) raises the score.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ridescan_ros.model.features import file_stats
+
+TOP_FRACTION = 0.05
+
+
+def top_index(raw: np.ndarray, frac: float = TOP_FRACTION) -> np.ndarray:
+    """Indices of the highest ``ceil(frac * n)`` windows (at least one), highest first."""
+    n = raw.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    k = max(1, int(math.ceil(frac * n)))
+    return np.argsort(-raw, kind="stable")[:k]
+
+
+def window_aggregate(raw: np.ndarray) -> float:
+    """Mean raw score of the top windows (0 when there is no complete window)."""
+    idx = top_index(raw)
+    return float(raw[idx].mean()) if idx.size else 0.0
+
+
+def standardised_file_stats(X: np.ndarray, sig_mu: np.ndarray, sig_sd: np.ndarray) -> np.ndarray:
+    """(rows, d) raw grid -> (d, 3) file statistics on calibration-standardised values."""
+    return file_stats((X - sig_mu) / sig_sd)
+
+
+def stat_terms(st: np.ndarray, mu: np.ndarray, sd: np.ndarray, unscored: list[int]) -> np.ndarray:
+    """(d, 3) file statistics -> (d,) mean z**2 per signal (NaN statistics and context
+    signals count 0)."""
+    z = (st - mu) / sd
+    out = np.nan_to_num(np.minimum(z * z, 1e4), nan=0.0).mean(axis=1)
+    out[unscored] = 0.0
+    return out
+
+
+def loo_stats(all_st: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Leave-one-out mean/sd of (n_files, d, 3) statistics -> two (n_files, d, 3) arrays."""
+    n = all_st.shape[0]
+    mus, sds = np.empty_like(all_st), np.empty_like(all_st)
+    for i in range(n):
+        mus[i], sds[i] = mean_sd(np.delete(all_st, i, axis=0))
+    return mus, sds
+
+
+def mean_sd(st: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """NaN-aware mean and floored sd over recordings of (n, d, 3) statistics."""
+    from ridescan_ros.model.detector import nan_stats
+
+    return nan_stats(st, axis=0)

@@ -1,0 +1,190 @@
+"""Calibrate a model on normal recordings: k-fold ensemble, held-out risk maps, artifacts.
+
+The calibration recordings are split into folds. Each fold model trains on the other folds'
+recordings; the recordings it did not see give the held-out ("out-of-fold") scores from
+which term weights, thresholds and the 0-100 maps are set (``core.risk``). The shipped
+detector averages all fold models, so every recording scored later is unseen by all of them.
+"""
+
+from __future__ import annotations
+
+import platform
+from contextlib import nullcontext
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ridescan_ros import __version__
+from ridescan_ros.core import risk
+from ridescan_ros.core.errors import CalibrationError, RecordingError
+from ridescan_ros.core.frame import window_starts
+from ridescan_ros.core.manifest import Manifest, sha256_file
+from ridescan_ros.core.profiles import get_profile
+from ridescan_ros.model import aggregate, artifacts, dataset
+from ridescan_ros.model.detector import (Detector, fit_fold_stats, nan_stats,
+                                         residual_training_rows, set_residual_scale)
+from ridescan_ros.model.features import make_layout, unscored
+from ridescan_ros.model.network import cpu_threads, pick_device
+from ridescan_ros.model.training import train_residual
+
+N_FOLDS = 5
+TRAIN_ROW_STEP = 3  # neighbouring rows at 100+ Hz are near copies; every 3rd trains as well
+HIDDEN = 64
+
+Progress = Callable[[dict], None]
+
+
+@dataclass
+class CalibrationResult:
+    """What a calibration produced (the CLI prints it, the API stores it)."""
+
+    model_dir: str
+    model_version: str
+    device: str
+    files_used: int
+    file_errors: dict[str, str]
+    seconds: float
+    signals: list[str] = field(default_factory=list)
+    window_threshold: float = 0.0
+    file_threshold: float = 0.0
+    holdout_file_risk: dict[str, float] = field(default_factory=dict)
+    final_loss: float | None = None
+
+
+def _emit(progress: Progress | None, stage: str, **kw: object) -> None:
+    if progress is not None:
+        progress({"stage": stage, "files_done": 0, "files_total": 0, "epoch": 0,
+                  "epochs": 0, "loss": None, **kw})
+
+
+def _read(paths: list[str], profile, progress: Progress | None
+          ) -> tuple[list[dataset.Prepared], dict[str, str]]:
+    files = dataset.expand(paths)
+    _emit(progress, "reading", files_done=0, files_total=len(files))
+    ok: list[dataset.Prepared] = []
+    errors: dict[str, str] = {}
+    for i, (path, rec) in enumerate(zip(files, dataset.read_many(files))):
+        try:
+            if isinstance(rec, RecordingError):
+                raise rec
+            ok.append(dataset.prepare(rec, profile))
+        except RecordingError as err:
+            errors[path] = err.reason
+        _emit(progress, "reading", files_done=i + 1, files_total=len(files))
+    return ok, errors
+
+
+def calibrate(paths, robot_type, out_dir, *, epochs=100, batch_size=128, device="auto",
+              seed=0, topics=None, progress=None, min_files=15) -> CalibrationResult:
+    """Train, hold-out calibrate and save a model; see the module docstring.
+
+    Raises:
+        CalibrationError: fewer than ``min_files`` usable recordings (others' errors are
+            in the message's ``file_errors`` context), or nothing to learn from.
+    """
+    t_start = time.perf_counter()
+    profile = get_profile(robot_type)
+    if topics:
+        profile = profile.with_topics(dict(topics))
+    dev = pick_device(device)
+    prepared, errors = _read([str(p) for p in paths], profile, progress)
+    if len(prepared) < min_files:
+        raise CalibrationError(f"Expected {min_files} files, but found {len(prepared)}.")
+    rate = profile.rate_hz
+    cands = dataset.candidate_signals(prepared, profile)
+    frames = [dataset.to_frame(p.signals, cands, rate).X for p in prepared]
+    keep = dataset.usable_columns(frames)
+    if not keep.any():
+        raise CalibrationError("no signal of the profile has data in the calibration files")
+    signals = [s for s, k in zip(cands, keep) if k]
+    frames = [X[:, keep] for X in frames]
+    win, stride = dataset.window_rows(rate)
+    layout = make_layout(signals)
+    n = len(frames)
+    k_folds = min(N_FOLDS, n)
+    fold_of = np.empty(n, dtype=np.int64)
+    fold_of[np.random.default_rng(seed).permutation(n)] = np.arange(n) % k_folds
+    det = Detector(folds=[], layout=layout, dt=1.0 / rate, window=win, stride=stride,
+                   unscored=unscored(profile.name, signals))
+    oof_feat: list[np.ndarray] = [np.zeros((0, len(signals)))] * n
+    oof_res: list[np.ndarray] = [np.zeros((0, len(signals)))] * n
+    losses: list[float] = []
+    t_train = time.perf_counter()
+    for k in range(k_folds):
+        train = [frames[i] for i in range(n) if fold_of[i] != k and frames[i].shape[0] >= win]
+        if not train:
+            raise CalibrationError("calibration recordings are shorter than one window")
+        fm = fit_fold_stats(train, win, stride)
+        if layout.active and epochs > 0:
+            x, y = residual_training_rows(fm, train, layout, det.dt, TRAIN_ROW_STEP)
+
+            def on_epoch(ep: int, loss: float, k: int = k) -> None:
+                _emit(progress, "training", epoch=ep, epochs=epochs, loss=loss, fold=k + 1,
+                      folds=k_folds, files_done=n, files_total=n)
+
+            with cpu_threads(1) if dev.type == "cpu" else nullcontext():
+                net = train_residual(x, y, rows_per_batch=max(1, batch_size * win // TRAIN_ROW_STEP),
+                                     epochs=epochs, seed=seed * 1000 + k, device=dev,
+                                     hidden=HIDDEN, on_epoch=on_epoch)
+                losses.append(set_residual_scale(fm, net, x, y))
+        det.folds.append(fm)
+        for i in np.flatnonzero(fold_of == k):
+            with cpu_threads(1):
+                oof_feat[i], oof_res[i] = fm.terms(frames[i], window_starts(frames[i].shape[0], win, stride),
+                                                   win, layout, det.dt, det.unscored)
+    train_s = time.perf_counter() - t_train
+    _emit(progress, "calibrating", files_done=n, files_total=n, epoch=epochs, epochs=epochs)
+    det.w_feat = _unit_weight(np.concatenate([f.sum(axis=1) for f in oof_feat]))
+    det.w_res = _unit_weight(np.concatenate([r.sum(axis=1) for r in oof_res])) if layout.active else 0.0
+    oof_raw = [det.w_feat * f.sum(axis=1) + det.w_res * r.sum(axis=1) for f, r in zip(oof_feat, oof_res)]
+    window_map = risk.fit_quantile(np.concatenate(oof_raw), risk.WINDOW_ALPHA)
+    all_rows = np.concatenate(frames)
+    sig_mu, sig_sd = nan_stats(all_rows)
+    st = np.stack([aggregate.standardised_file_stats(X, sig_mu, sig_sd) for X in frames])
+    loo_mu, loo_sd = aggregate.loo_stats(st)
+    stat_raw = np.array([aggregate.stat_terms(st[i], loo_mu[i], loo_sd[i], det.unscored).sum() for i in range(n)])
+    agg_raw = np.array([aggregate.window_aggregate(r) for r in oof_raw])
+    w_agg, w_stat = _unit_weight(agg_raw), _unit_weight(stat_raw)
+    file_raw = w_agg * agg_raw + w_stat * stat_raw
+    file_map = risk.fit_lognormal(file_raw, risk.FILE_ALPHA)
+    file_mu, file_sd = aggregate.mean_sd(st)
+    _emit(progress, "saving", files_done=n, files_total=n, epoch=epochs, epochs=epochs)
+    names = [p.path for p in prepared]
+    man = Manifest(
+        profile=profile.name, signals=signals, rate_hz=rate, window=win, stride=stride,
+        max_gap_s=dataset.MAX_GAP_S, layout=layout.to_dict(), folds=[f.arrays() for f in det.folds],
+        hidden=HIDDEN if layout.active and epochs > 0 else 0,
+        weights={"w_feat": det.w_feat, "w_res": det.w_res, "w_agg": w_agg, "w_stat": w_stat,
+                 "top_fraction": aggregate.TOP_FRACTION},
+        file_stats={"sig_mu": sig_mu, "sig_sd": sig_sd, "mu": file_mu, "sd": file_sd},
+        window_risk=window_map.to_dict(), file_risk=file_map.to_dict(),
+        holdout={"file_raw": dict(zip(names, file_raw.tolist())),
+                 "file_risk": dict(zip(names, file_map.risk(file_raw).tolist())),
+                 "window_raw_quantiles": {str(q): float(np.quantile(np.concatenate(oof_raw), q))
+                                          for q in (0.5, 0.9, 0.99, 0.999)}},
+        training={"seed": seed, "epochs": epochs, "batch_size": batch_size, "device": str(dev.type),
+                  "folds": k_folds, "fold_of": fold_of.tolist(), "losses": losses,
+                  "seconds": round(time.perf_counter() - t_start, 3),
+                  "stage_seconds": {"train": round(train_s, 3)}},
+        files=[{"path": p, "sha256": sha256_file(p), "fold": int(f)} for p, f in zip(names, fold_of)],
+        versions={"ridescan_ros": __version__, "torch": torch.__version__,
+                  "numpy": np.__version__, "python": platform.python_version()},
+        topics={s.role: s.topic for s in profile.sources},
+        created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+    )
+    out = artifacts.save(out_dir, man, det)
+    return CalibrationResult(
+        model_dir=str(out), model_version=man.model_version, device=str(dev.type),
+        files_used=n, file_errors=errors, seconds=time.perf_counter() - t_start, signals=signals,
+        window_threshold=window_map.threshold, file_threshold=file_map.threshold,
+        holdout_file_risk=man.holdout["file_risk"], final_loss=losses[-1] if losses else None)
+
+
+def _unit_weight(terms: np.ndarray) -> float:
+    """1 / mean held-out term, so each term averages 1 on normal data (0 if it is all 0)."""
+    m = float(np.mean(terms)) if terms.size else 0.0
+    return 1.0 / m if m > 1e-12 else 0.0

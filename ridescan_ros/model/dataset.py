@@ -1,0 +1,97 @@
+"""Recordings -> signal frames on the model's grid (shared by calibration and scoring)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ridescan_ros.core.errors import RecordingError
+from ridescan_ros.core.frame import SignalFrame, resample
+from ridescan_ros.core.profiles import Profile, SignalSet, select_signals
+from ridescan_ros.core.telemetry import Recording
+
+MAX_GAP_S = 0.5  # core.frame.resample default, which the live node uses too
+WINDOW_S = 1.0
+MIN_WINDOW_ROWS = 16
+
+
+def window_rows(rate_hz: float) -> tuple[int, int]:
+    """(window, stride) in grid rows: about 1 s (at least 16 rows), half overlapping."""
+    w = max(MIN_WINDOW_ROWS, int(round(WINDOW_S * rate_hz)))
+    return w, max(1, w // 2)
+
+
+@dataclass
+class Prepared:
+    """One recording ready for the model."""
+
+    path: str
+    signals: SignalSet
+    recording: Recording
+
+
+def expand(paths: list[str]) -> list[str]:
+    """Files and folders -> recordings (``core.readers.expand_inputs`` when present)."""
+    try:
+        from ridescan_ros.core.readers import expand_inputs
+    except ImportError:  # readers not merged yet: plain folder listing
+        out: list[str] = []
+        for p in paths:
+            if os.path.isdir(p) and not (Path(p) / "metadata.yaml").exists():
+                out += sorted(str(q) for q in Path(p).iterdir() if q.is_file())
+            else:
+                out.append(str(p))
+        return out
+    return list(expand_inputs(paths))
+
+
+def read(path: str) -> Recording:
+    """One recording via the shared reader (raises ``RecordingError``)."""
+    from ridescan_ros.core.readers import load_recording
+
+    return load_recording(path)
+
+
+def read_many(paths: list[str]) -> list[Recording | RecordingError]:
+    """Read several recordings (in parallel via ``core.parallel`` when present)."""
+    try:
+        from ridescan_ros.core.parallel import load_many
+    except ImportError:
+        load_many = None
+    if load_many is not None:
+        return list(load_many(paths))
+    out: list[Recording | RecordingError] = []
+    for p in paths:
+        try:
+            out.append(read(p))
+        except RecordingError as err:
+            out.append(err)
+    return out
+
+
+def prepare(rec: Recording, profile: Profile) -> Prepared:
+    """Select the profile's signals (raises ``WrongRobotError`` for another robot)."""
+    return Prepared(path=rec.path, signals=select_signals(rec, profile), recording=rec)
+
+
+def candidate_signals(prepared: list[Prepared], profile: Profile) -> list[str]:
+    """Every signal any calibration recording has, the profile's expected ones first."""
+    found = {name for p in prepared for name in p.signals.series}
+    ordered = [s for s in profile.expected_signals() if s in found]
+    return ordered + sorted(found - set(ordered))
+
+
+def usable_columns(frames: list[np.ndarray]) -> np.ndarray:
+    """Column mask: signals with data on at least half the grid rows of at least half the
+    calibration recordings (a 1 Hz battery topic is NaN on a 100 Hz grid and is dropped)."""
+    good = np.stack([np.isfinite(X).mean(axis=0) >= 0.5 if X.shape[0] else np.zeros(X.shape[1], bool)
+                     for X in frames])
+    return 2 * good.sum(axis=0) >= len(frames)
+
+
+def to_frame(signals: SignalSet, names: list[str], rate_hz: float) -> SignalFrame:
+    """The model's grid for one recording: anchored at its first sample."""
+    return resample(signals, names, rate_hz, max_gap_s=MAX_GAP_S)

@@ -1,0 +1,185 @@
+"""Window scoring: physics residuals plus two-sided window statistics, per signal.
+
+A ``FoldModel`` is fitted on the training recordings of one fold: signal standardisation,
+the distribution of window statistics (mean/std/min/max per signal) and, when the robot has
+kinematics, a ``ResidualNet`` predicting effort/wrench. Its per-window, per-signal terms are
+
+* ``feat[s]`` = mean over the 4 statistics of ``z**2`` (z against calibration windows:
+  two-sided, so a force transient that is missing counts like one that is too big);
+* ``res[s]``  = mean over the window's rows of ``(residual / residual sd)**2`` for targets.
+
+The ``Detector`` averages its folds' terms and weighs them so each term averages 1 on
+held-out normal windows; ``raw = sum_s contribution[s]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ridescan_ros.model.features import Layout, residual_inputs, window_stats
+from ridescan_ros.model.network import ResidualNet, cpu_threads
+from ridescan_ros.model.training import predict
+
+Z2_CAP = 1e4  # one absurd value should not hide every other signal's share
+
+
+def _floor_sd(sd: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Standard deviations with a floor, so constant calibration signals stay finite."""
+    return np.maximum(np.nan_to_num(sd, nan=0.0), 1e-3 * (np.abs(np.nan_to_num(mu)) + 1.0))
+
+
+def nan_stats(a: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """NaN-aware mean and floored sd (all-NaN columns -> mean 0)."""
+    with np.errstate(all="ignore"):
+        cnt = np.isfinite(a).sum(axis=axis)
+        mu = np.where(cnt > 0, np.nansum(a, axis=axis) / np.maximum(cnt, 1), 0.0)
+        var = np.nansum((a - np.expand_dims(mu, axis)) ** 2, axis=axis) / np.maximum(cnt - 1, 1)
+    return mu, _floor_sd(np.sqrt(var), mu)
+
+
+@dataclass
+class FoldModel:
+    """State fitted on one fold's training recordings (arrays; torch net optional)."""
+
+    sig_mu: np.ndarray
+    sig_sd: np.ndarray
+    feat_mu: np.ndarray
+    feat_sd: np.ndarray
+    in_mu: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    in_sd: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    res_sd: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    net: ResidualNet | None = None
+
+    def arrays(self) -> dict[str, list]:
+        """JSON-able normalisation (the manifest's record of what was fitted)."""
+        names = ("sig_mu", "sig_sd", "feat_mu", "feat_sd", "in_mu", "in_sd", "res_sd")
+        return {k: np.asarray(getattr(self, k)).tolist() for k in names}
+
+    @classmethod
+    def from_arrays(cls, d: dict, net: ResidualNet | None) -> "FoldModel":
+        """Inverse of ``arrays`` plus the loaded network."""
+        return cls(**{k: np.asarray(v, dtype=np.float64) for k, v in d.items()}, net=net)
+
+    def terms(self, X: np.ndarray, starts: np.ndarray, w: int, layout: Layout, dt: float,
+              unscored: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, d) raw frame -> feat (n, d), res (n, d) unweighted terms of the windows
+        starting at ``starts`` (``w`` rows each).
+
+        Signals with any NaN in a window get feat 0 there (unknown is not anomalous); NaN
+        targets drop out of the residual mean; NaN inputs are imputed with the calibration
+        mean (the caller reports missing signals). Residuals use each window's interior
+        rows ``[s+1, s+w-1)``, whose inputs do not depend on rows outside the window.
+        """
+        n, d = starts.size, X.shape[1]
+        feat, res = np.zeros((n, d)), np.zeros((n, d))
+        if n == 0:
+            return feat, res
+        nan = ~np.isfinite(X)
+        Xi = np.where(nan, self.sig_mu, X)
+        Z = (Xi - self.sig_mu) / self.sig_sd
+        zf = (window_stats(_cut(Z, starts, w)) - self.feat_mu) / self.feat_sd
+        feat = np.minimum(zf * zf, Z2_CAP).mean(axis=2)
+        feat[_cut(nan, starts, w).any(axis=1)] = 0.0
+        feat[:, unscored] = 0.0
+        if self.net is None or not layout.active:
+            return feat, res
+        x = residual_inputs(Xi, layout, dt)
+        valid = np.isfinite(x).all(axis=1)
+        yhat = predict(self.net, (x[valid] - self.in_mu) / self.in_sd)
+        t_nan = nan[valid][:, layout.targets]
+        r = (Z[valid][:, layout.targets] - yhat) / self.res_sd
+        r2 = np.zeros((X.shape[0], len(layout.targets)))
+        ok = np.zeros_like(r2)
+        r2[valid] = np.where(t_nan, 0.0, np.minimum(r * r, Z2_CAP))
+        ok[valid] = ~t_nan
+        cs = np.concatenate([np.zeros((1, r2.shape[1])), np.cumsum(r2, axis=0)])
+        cc = np.concatenate([np.zeros((1, r2.shape[1])), np.cumsum(ok, axis=0)])
+        a, b = starts + 1, starts + w - 1
+        res[:, layout.targets] = (cs[b] - cs[a]) / np.maximum(cc[b] - cc[a], 1)
+        return feat, res
+
+
+def _cut(A: np.ndarray, starts: np.ndarray, w: int) -> np.ndarray:
+    """(rows, d) -> (n, w, d) view of the windows at ``starts``."""
+    return np.lib.stride_tricks.sliding_window_view(A, w, axis=0)[starts].transpose(0, 2, 1)
+
+
+def fit_fold_stats(frames: list[np.ndarray], w: int, stride: int) -> FoldModel:
+    """Signal and window-statistic normalisation from a fold's training frames."""
+    from ridescan_ros.core.frame import window_starts
+
+    sig_mu, sig_sd = nan_stats(np.concatenate(frames))
+    stats = []
+    for X in frames:
+        starts = window_starts(X.shape[0], w, stride)
+        if not starts.size:
+            continue
+        Z = (np.where(np.isfinite(X), X, sig_mu) - sig_mu) / sig_sd
+        st = window_stats(_cut(Z, starts, w))
+        ok = np.isfinite(_cut(X, starts, w)).all(axis=1)  # (n, d): complete windows
+        stats.append(np.where(ok[:, :, None], st, np.nan))
+    feat_mu, feat_sd = nan_stats(np.concatenate(stats))
+    return FoldModel(sig_mu=sig_mu, sig_sd=sig_sd, feat_mu=feat_mu, feat_sd=feat_sd)
+
+
+def residual_training_rows(fm: FoldModel, frames: list[np.ndarray], layout: Layout, dt: float,
+                           step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``step``-th valid row of the training frames: inputs (rows, n_in) and
+    standardised targets (rows, n_t); also sets the fold's input normalisation."""
+    xs, ys = [], []
+    for X in frames:
+        Xi = np.where(np.isfinite(X), X, fm.sig_mu)
+        x = residual_inputs(Xi, layout, dt)
+        keep = np.flatnonzero(np.isfinite(x).all(axis=1))[::step]
+        xs.append(x[keep])
+        ys.append(((X[keep] - fm.sig_mu) / fm.sig_sd)[:, layout.targets])
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    fm.in_mu, fm.in_sd = nan_stats(x)
+    return ((x - fm.in_mu) / fm.in_sd).astype(np.float32), y.astype(np.float32)
+
+
+def set_residual_scale(fm: FoldModel, net: ResidualNet, x: np.ndarray, y: np.ndarray) -> float:
+    """Residual sd per target on the fold's training rows (the term's unit, not a
+    threshold); returns the mean squared standardised error."""
+    fm.net = net
+    r = y - predict(net, x)
+    _, fm.res_sd = nan_stats(r)
+    return float(np.nanmean(r * r))
+
+
+@dataclass
+class Detector:
+    """Ensemble of fold models; scores are averages of their per-signal terms."""
+
+    folds: list[FoldModel]
+    layout: Layout
+    dt: float
+    window: int
+    stride: int
+    unscored: list[int] = field(default_factory=list)
+    w_feat: float = 1.0
+    w_res: float = 1.0
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """(rows, d) raw frame -> (n_windows, d) per-signal contributions (rows sum to raw)
+        for windows ``k`` = rows ``[k*stride, k*stride+window)``."""
+        from ridescan_ros.core.frame import window_starts
+
+        starts = window_starts(X.shape[0], self.window, self.stride)
+        out = np.zeros((starts.size, X.shape[1]))
+        with cpu_threads(1):
+            for fm in self.folds:
+                f, r = fm.terms(X, starts, self.window, self.layout, self.dt, self.unscored)
+                out += self.w_feat * f + self.w_res * r
+        return out / max(len(self.folds), 1)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """All fold networks in one state_dict (keys ``fold<k>.<param>``)."""
+        out: dict[str, torch.Tensor] = {}
+        for i, fm in enumerate(self.folds):
+            if fm.net is not None:
+                out.update({f"fold{i}.{k}": v for k, v in fm.net.state_dict().items()})
+        return out

@@ -1,0 +1,159 @@
+"""Score recordings and live frames with a calibrated model directory."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ridescan_ros.core.frame import SignalFrame, window_starts
+from ridescan_ros.core.manifest import finite
+from ridescan_ros.core.profiles import Profile, SignalSet, get_profile
+from ridescan_ros.core.risk import RiskMap
+from ridescan_ros.core.telemetry import Recording
+from ridescan_ros.model import aggregate, artifacts, dataset
+
+TOP_SIGNALS = 5
+
+
+@dataclass
+class WindowScores:
+    """Per-window results of one frame (times on the frame's time base, seconds).
+
+    Attributes:
+        risk: (n,) 0-100. raw: (n,) raw score. contributions: (n, n_signals), rows sum to raw.
+        t_start, t_end: (n,) time of each window's first row and end (first + window/rate).
+    """
+
+    risk: np.ndarray
+    raw: np.ndarray
+    contributions: np.ndarray
+    t_start: np.ndarray
+    t_end: np.ndarray
+
+
+@dataclass
+class FileScore:
+    """One recording's result; ``window_scores`` times are seconds from its first sample."""
+
+    file: str
+    risk_score: float
+    top_signals: list[dict]
+    model_version: str
+    windows: int
+    window_scores: list[dict] = field(default_factory=list)
+    duration_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    missing_signals: list[str] = field(default_factory=list)
+    raw_score: float = 0.0
+
+    def to_dict(self) -> dict:
+        """JSON-safe dict (NaN/inf become null)."""
+        d = asdict(self)
+        d["risk_score"] = finite(self.risk_score)
+        d["raw_score"] = finite(self.raw_score)
+        d["duration_s"] = finite(self.duration_s)
+        return d
+
+    def to_json(self) -> str:
+        """One JSON object; never emits NaN or Infinity."""
+        return json.dumps(self.to_dict(), allow_nan=False)
+
+
+class Scorer:
+    """A loaded model: ``score_frame`` for live windows, ``score_recording`` for files."""
+
+    def __init__(self, manifest, detector) -> None:
+        self.manifest = manifest
+        self.detector = detector
+        self.model_version: str = manifest.model_version
+        self.profile: Profile = get_profile(manifest.profile).with_topics(manifest.topics)
+        self.signals: list[str] = list(manifest.signals)
+        self.rate_hz: float = float(manifest.rate_hz)
+        self.window: int = int(manifest.window)
+        self.stride: int = int(manifest.stride)
+        self.max_gap_s: float = float(manifest.max_gap_s)
+        self.window_map = RiskMap.from_dict(manifest.window_risk)
+        self.file_map = RiskMap.from_dict(manifest.file_risk)
+        fs = manifest.file_stats
+        self._sig_mu, self._sig_sd = np.asarray(fs["sig_mu"]), np.asarray(fs["sig_sd"])
+        self._st_mu, self._st_sd = np.asarray(fs["mu"], float), np.asarray(fs["sd"], float)
+        self._w = manifest.weights
+
+    @classmethod
+    def load(cls, model_dir: str | os.PathLike, device: str = "cpu") -> "Scorer":
+        """Load a model directory (raises ``ModelError``)."""
+        man, det = artifacts.load(model_dir, device)
+        return cls(man, det)
+
+    def frame(self, signals: SignalSet, t0: float | None = None, t_end: float | None = None) -> SignalFrame:
+        """Resample a signal set onto this model's grid (what the live node should call)."""
+        from ridescan_ros.core.frame import resample
+
+        return resample(signals, self.signals, self.rate_hz, t0=t0, t_end=t_end, max_gap_s=self.max_gap_s)
+
+    def _matrix(self, frame: SignalFrame) -> np.ndarray:
+        if list(frame.names) == self.signals:
+            return frame.X
+        col = {n: i for i, n in enumerate(frame.names)}
+        X = np.full((frame.X.shape[0], len(self.signals)), np.nan)
+        for j, s in enumerate(self.signals):
+            if s in col:
+                X[:, j] = frame.X[:, col[s]]
+        return X
+
+    def score_frame(self, frame: SignalFrame) -> WindowScores:
+        """Score every complete window of a frame (window k = rows [k*stride, k*stride+window))."""
+        X = self._matrix(frame)
+        contrib = self.detector.contributions(X)
+        raw = contrib.sum(axis=1)
+        starts = window_starts(X.shape[0], self.window, self.stride)
+        t_start = frame.t0 + starts / frame.rate_hz
+        return WindowScores(risk=self.window_map.risk(raw), raw=raw, contributions=contrib,
+                            t_start=t_start, t_end=t_start + self.window / frame.rate_hz)
+
+    def score_recording(self, rec: Recording) -> FileScore:
+        """Score one recording (raises ``WrongRobotError`` for another robot's recording)."""
+        prepared = dataset.prepare(rec, self.profile)
+        frame = dataset.to_frame(prepared.signals, self.signals, self.rate_hz)
+        ws = self.score_frame(frame)
+        X = self._matrix(frame)
+        warnings = list(rec.warnings)
+        missing = [s for j, s in enumerate(self.signals) if not np.isfinite(X[:, j]).any()]
+        if missing:
+            warnings.append(f"{len(missing)} model signal(s) missing ({', '.join(missing[:6])}"
+                            f"{', ...' if len(missing) > 6 else ''}): imputed with the calibration"
+                            " mean, they contribute 0")
+        if ws.raw.size == 0:
+            warnings.append(f"shorter than one {self.window / self.rate_hz:.2f} s window: "
+                            "only whole-recording statistics scored")
+        st = aggregate.standardised_file_stats(X, self._sig_mu, self._sig_sd)
+        stat = aggregate.stat_terms(st, self._st_mu, self._st_sd, self.detector.unscored)
+        top = aggregate.top_index(ws.raw, self._w["top_fraction"])
+        per_sig = self._w["w_stat"] * stat
+        if top.size:
+            per_sig = per_sig + self._w["w_agg"] * ws.contributions[top].mean(axis=0)
+        raw = float(per_sig.sum())
+        rel = ws.t_start - frame.t0
+        return FileScore(
+            file=rec.path, risk_score=float(self.file_map.risk(raw)), raw_score=raw,
+            top_signals=_top_signals(self.signals, per_sig), model_version=self.model_version,
+            windows=int(ws.raw.size), duration_s=rec.duration_s(), warnings=warnings,
+            missing_signals=missing,
+            window_scores=[{"t_start": round(float(a), 3), "t_end": round(float(a) + self.window / self.rate_hz, 3),
+                            "risk": round(float(r), 3)} for a, r in zip(rel, ws.risk)],
+        )
+
+    def score_path(self, path: str) -> FileScore:
+        """Read and score one file (raises ``RecordingError`` naming it)."""
+        return self.score_recording(dataset.read(path))
+
+
+def _top_signals(names: list[str], per_sig: np.ndarray, k: int = TOP_SIGNALS) -> list[dict]:
+    """Signals with the largest share of the file score (shares of the total, 0-1)."""
+    total = float(per_sig.sum())
+    order = np.argsort(-per_sig, kind="stable")[:k]
+    return [{"signal": names[i], "contribution": round(float(per_sig[i]) / total, 4) if total > 0 else 0.0}
+            for i in order]
