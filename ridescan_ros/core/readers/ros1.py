@@ -129,9 +129,15 @@ class _MsgHeaders:
             )
 
 
-def _messages(data: bytes, conns: dict[int, RawConnection], hdrs: _MsgHeaders) -> int:
-    """Append the MSGDATA records of one decompressed chunk to their connections."""
-    pos, end, lost = 0, len(data), 0
+def _messages(
+    data: bytes, conns: dict[int, RawConnection], hdrs: _MsgHeaders, orphans: dict[int, RawConnection]
+) -> None:
+    """Append the MSGDATA records of one decompressed chunk to their connections.
+
+    Messages whose connection record has not been seen yet are parked in ``orphans``
+    and matched against the index's connection records at the end of the scan.
+    """
+    pos, end = 0, len(data)
     unpack_u32 = _U32.unpack_from
     while pos + 8 <= end:
         (hlen,) = unpack_u32(data, pos)
@@ -145,12 +151,9 @@ def _messages(data: bytes, conns: dict[int, RawConnection], hdrs: _MsgHeaders) -
                 dstart = hend + 4
                 if dstart + dlen > end:
                     raise ValueError("record inside chunk is cut off")
-                conn = conns.get(vals[iconn])
-                if conn is None:
-                    lost += 1
-                else:
-                    conn.log_ns.append(vals[itime] * 1_000_000_000 + vals[itime + 1])
-                    conn.payloads.append(data[dstart : dstart + dlen])
+                conn = conns.get(vals[iconn]) or orphans.setdefault(vals[iconn], RawConnection("", "", "ros1"))
+                conn.log_ns.append(vals[itime] * 1_000_000_000 + vals[itime + 1])
+                conn.payloads.append(data[dstart : dstart + dlen])
                 pos = dstart + dlen
                 continue
         rec = _record(data, pos, end)
@@ -161,19 +164,16 @@ def _messages(data: bytes, conns: dict[int, RawConnection], hdrs: _MsgHeaders) -
         if op == _OP_MSG:
             hdrs.learn(hlen, fields)
             sec, nsec = struct.unpack("<II", fields["time"][:8])
-            conn = conns.get(_U32.unpack(fields["conn"][:4])[0])
-            if conn is None:
-                lost += 1
-            else:
-                conn.log_ns.append(sec * 1_000_000_000 + nsec)
-                conn.payloads.append(data[dstart:dend])
+            cid = _U32.unpack(fields["conn"][:4])[0]
+            conn = conns.get(cid) or orphans.setdefault(cid, RawConnection("", "", "ros1"))
+            conn.log_ns.append(sec * 1_000_000_000 + nsec)
+            conn.payloads.append(data[dstart:dend])
         elif op == _OP_CONN:
             cid, conn = _connection(fields, data[dstart:dend])
             conns.setdefault(cid, conn)
         pos = dend
     if pos != end:
         raise ValueError("record inside chunk is cut off")
-    return lost
 
 
 def scan_chunks(buf: bytes | mmap.mmap, start: int, indexed: bool) -> RawBag:
@@ -186,7 +186,8 @@ def scan_chunks(buf: bytes | mmap.mmap, start: int, indexed: bool) -> RawBag:
     conns: dict[int, RawConnection] = {}
     hdrs = _MsgHeaders()
     bag = RawBag()
-    pos, chunks, lost, declared = start, 0, 0, 0
+    orphans: dict[int, RawConnection] = {}
+    pos, chunks, declared = start, 0, 0
     infos: list[tuple[int, int, int]] = []
     while pos < end:
         try:
@@ -209,7 +210,7 @@ def scan_chunks(buf: bytes | mmap.mmap, start: int, indexed: bool) -> RawBag:
             elif op == _OP_CHUNK:
                 size = _U32.unpack(fields["size"][:4])[0]
                 data = _decompress(fields["compression"].decode(), bytes(buf[dstart:dend]), size)
-                lost += _messages(data, conns, hdrs)
+                _messages(data, conns, hdrs, orphans)
                 chunks += 1
             elif op == _OP_CHUNK_INFO:
                 counts = bytes(buf[dstart:dend])
@@ -224,6 +225,13 @@ def scan_chunks(buf: bytes | mmap.mmap, start: int, indexed: bool) -> RawBag:
                 f"recovered: damaged {what} at byte {pos} ({err}); complete records before it kept"
             )
         pos = dend
+    lost = 0
+    for cid, orphan in orphans.items():
+        if cid in conns:
+            conns[cid].log_ns[:0] = orphan.log_ns
+            conns[cid].payloads[:0] = orphan.payloads
+        else:
+            lost += len(orphan.payloads)
     if lost:
         bag.warnings.append(f"{lost} message(s) refer to unknown connections and were dropped")
     if indexed and infos:
