@@ -173,3 +173,10 @@ def test_inspect_text_output(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     assert "csv/wheeled_mobile" in out and "20 samples" in out and "10.0 Hz" in out
     assert f"{bad}\n  ERROR: 0-byte file" in out
+
+
+def test_comment_lines_above_header(tmp_path: Path) -> None:
+    p = tmp_path / "x.csv"
+    p.write_text("# exported by logger v2\n# robot: test\ntimestamp,x\n" + "".join(f"{i},{2 * i}\n" for i in range(5)))
+    s = load_recording(p).streams["csv"]
+    np.testing.assert_array_equal(s.columns["x"], [0, 2, 4, 6, 8])

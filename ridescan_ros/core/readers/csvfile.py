@@ -70,6 +70,16 @@ def _splitter(header: str) -> tuple[str, Callable[[list[str]], list[list[str]]]]
     return "space", lambda lines: [ln.split() for ln in lines]
 
 
+def _numeric(line: str) -> bool:
+    """True when every field of ``line`` parses as a number (a data row, not a header)."""
+    fields = [f for f in re.split(r"[,;\t ]+", line.strip()) if f]
+    try:
+        [float(f) for f in fields]
+    except ValueError:
+        return False
+    return bool(fields)
+
+
 def _to_float(values: list[str], decimal_comma: bool) -> np.ndarray:
     if decimal_comma:
         values = [v.replace(",", ".") for v in values]
@@ -116,6 +126,8 @@ def read_csv(path: str) -> Recording:
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
         raise RecordingError(path, "CSV has no lines")
+    while len(lines) > 1 and lines[0].lstrip("\ufeff").lstrip().startswith("#") and not _numeric(lines[1]):
+        lines = lines[1:]  # a comment above the real header line
     header = lines[0].lstrip("\ufeff").lstrip()
     if header.startswith("#"):
         header = header[1:]
