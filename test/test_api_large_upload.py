@@ -164,3 +164,26 @@ def test_disk_full_is_reported_and_leaves_nothing(tmp_path, monkeypatch):
     assert "disk full" in r.json()["message"] + r.json()["error"]["details"]
     assert list((tmp_path / "data" / "tmp").iterdir()) == []
     assert not any(p.is_file() for p in (tmp_path / "data" / "blobs").rglob("*"))
+
+
+def test_bad_ids_refused_before_the_file_is_stored(insecure_server):
+    """Ids are checked when the first file part starts: a 1 GB upload to a missing mission is
+    answered 404 after a few bytes, and nothing is staged."""
+    _, _, data_dir, port = insecure_server
+    missing = "00000000-0000-4000-8000-000000000000"
+    head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"robot_id\"\r\n\r\n{missing}\r\n"
+            f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"mission_id\"\r\n\r\n{missing}\r\n"
+            f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.bag\"\r\n\r\n"
+            "#ROSBAG V2.0\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall((f"POST /api/file/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+                   f"Content-Length: {1 << 30}\r\n\r\n").encode() + head + b"\0" * 65536)
+        data = b""
+        while not data.rstrip().endswith(b"}"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 404") and b'"RS-ROBOT-002"' in data
+    assert list((data_dir / "tmp").iterdir()) == []

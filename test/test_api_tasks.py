@@ -79,6 +79,18 @@ def test_calibrate_process_versions_and_statuses(api):
     assert d["mission_length"] > 0 and {"event time", "original filename", "unique filename"} <= set(d["files"][0])
 
 
+def test_calibrate_refuses_another_robot_type(api):
+    client, a, rid, mid, tmp, _ = api
+    upload(client, a, rid, mid, csv_files(tmp / "c", 15))
+    # the SDK's default robot_type is "SPOT": training a wheeled robot as Spot is refused up front
+    r = client.post("/api/calibrate", headers=a, json={"robot_id": rid, "mission_id": mid, "robot_type": "SPOT"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "RS-VAL-004"
+    assert "wheeled_mobile" in r.json()["error"]["details"]
+    r = client.post("/api/calibrate", headers=a, json={"robot_id": rid, "mission_id": mid, "device": "tpu"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "RS-VAL-003"
+    assert _cal(client, a, rid, mid) == []
+
+
 def test_per_file_failures_are_reported_per_file(api):
     client, a, rid, mid, tmp, _ = api
     upload(client, a, rid, mid, csv_files(tmp / "c", 15) + csv_files(tmp / "b", 1, "bad"))

@@ -10,6 +10,7 @@ the size limits are enforced while reading: the request as a whole (413, early w
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -18,7 +19,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ridescan_ros.api.errors import ApiError
 from ridescan_ros.core.uploads import BlobDir
-from ridescan_ros.service import StagedPart
+from ridescan_ros.service import ServiceError, StagedPart
 
 MAX_FIELD_BYTES = 64 * 1024
 FILE_FIELDS = ("files", "file", "files[]")
@@ -49,11 +50,16 @@ def too_large(limit: int) -> ApiError:
                     f"the request body exceeds the {limit // (1 << 20)} MB limit", status=413)
 
 
-async def read_upload(request: Request, blobs: BlobDir, max_request: int, max_file: int) -> UploadForm:
+async def read_upload(request: Request, blobs: BlobDir, max_request: int, max_file: int,
+                      before_files: Callable[[UploadForm], None] | None = None) -> UploadForm:
     """Parse a multipart upload as it arrives.
+
+    ``before_files`` sees the text fields received before the first file part (clients send
+    ids first) and may refuse the request before any file byte is stored.
 
     Raises:
         ApiError: 413 over ``max_request`` bytes; 400 when the body is not multipart.
+        ServiceError: whatever ``before_files`` raised.
     """
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_request:
@@ -64,7 +70,7 @@ async def read_upload(request: Request, blobs: BlobDir, max_request: int, max_fi
         raise ApiError("RS-VAL-001", "Upload must be multipart/form-data",
                        "send the files as multipart/form-data parts named 'files'")
     form = UploadForm()
-    st = _State(form, blobs, max_file)
+    st = _State(form, blobs, max_file, before_files)
     parser = MultipartParser(boundary, st.callbacks())
     total = 0
     try:
@@ -76,7 +82,7 @@ async def read_upload(request: Request, blobs: BlobDir, max_request: int, max_fi
             if st.error:
                 raise st.error
         parser.finalize()
-    except ApiError:
+    except (ApiError, ServiceError):
         st.close()
         form.discard()
         raise
@@ -91,8 +97,10 @@ async def read_upload(request: Request, blobs: BlobDir, max_request: int, max_fi
 class _State:
     """Callbacks of one parse: headers of the current part, its sink, its size."""
 
-    def __init__(self, form: UploadForm, blobs: BlobDir, max_file: int) -> None:
+    def __init__(self, form: UploadForm, blobs: BlobDir, max_file: int,
+                 before_files: Callable[[UploadForm], None] | None) -> None:
         self.form, self.blobs, self.max_file = form, blobs, max_file
+        self.before_files = before_files
         self.headers: dict[bytes, bytes] = {}
         self.hname = b""
         self.hvalue = b""
@@ -100,7 +108,7 @@ class _State:
         self.buf = bytearray()
         self.part: StagedPart | None = None
         self.sink: IO[bytes] | None = None
-        self.error: ApiError | None = None
+        self.error: ApiError | ServiceError | None = None
 
     def callbacks(self) -> dict:
         return {
@@ -128,6 +136,13 @@ class _State:
         name = opts.get(b"name", b"").decode("utf-8", "replace")
         self.fname = name
         if b"filename" in opts or b"filename*" in opts or name in FILE_FIELDS:
+            if self.before_files is not None:
+                check, self.before_files = self.before_files, None
+                try:
+                    check(self.form)
+                except ServiceError as err:
+                    self.error = err
+                    return
             raw = opts.get(b"filename*") or opts.get(b"filename")
             if raw is not None and raw.lower().startswith(b"utf-8''"):
                 from urllib.parse import unquote_to_bytes
@@ -139,6 +154,8 @@ class _State:
             self.sink = open(staged, "wb")
 
     def data(self, data: bytes, start: int, end: int) -> None:
+        if self.error is not None:
+            return
         if self.part is None:
             self.buf += data[start:end]
             if len(self.buf) > MAX_FIELD_BYTES:

@@ -103,6 +103,7 @@ class Resources:
         with self.store.tx() as c:
             mids = [row[0] for row in c.execute("SELECT id FROM missions WHERE robot_id=?", (r["id"],))]
             c.execute("DELETE FROM scores WHERE robot_id=?", (r["id"],))
+            c.executemany("DELETE FROM models WHERE mission_id=?", [(m,) for m in mids])
             c.execute("DELETE FROM robots WHERE id=?", (r["id"],))
         view = robot_view(r)
         return {k: view[k] for k in ("robot_id", "robot_name", "robot_type")}, mids

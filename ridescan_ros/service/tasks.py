@@ -99,7 +99,11 @@ class Tasks:
                 raise ServiceError("RS-VAL-004", "Files do not belong to this mission's calibration files",
                                    "unknown or non-calibration files: " + ", ".join(bad))
             calib = [known[n] for n in dict.fromkeys(names)]
-        rtype = robot_type_name(body["robot_type"]) if body.get("robot_type") not in (None, "") else robot["robot_type"]
+        rtype = robot["robot_type"]
+        if body.get("robot_type") not in (None, "") and robot_type_name(body["robot_type"]) != rtype:
+            raise ServiceError("RS-VAL-004", "robot_type does not match the robot",
+                               f"robot_type {body['robot_type']!r} is not this robot's type {rtype!r}; "
+                               f"pass robot_type={rtype!r} or edit the robot")
         params = {
             "robot_type": rtype,
             "epochs": _int(body, ("epochs", "epochs1"), 100, 1, 100_000),

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from ridescan_ros.api.deps import Body, Caller, Svc, merged
 from ridescan_ros.api.errors import ApiError
-from ridescan_ros.api.multipart import read_upload
+from ridescan_ros.api.multipart import UploadForm, read_upload
 from ridescan_ros.service.errors import ServiceError, missing
 
 router = APIRouter(tags=["files"])
@@ -17,7 +17,13 @@ router = APIRouter(tags=["files"])
 
 async def _upload(request: Request, svc: Any, who: Any) -> dict[str, Any]:
     limits = request.app.state.limits
-    form = await read_upload(request, svc.blobs, limits["max_request"], limits["max_file"])
+
+    def early(form: UploadForm) -> None:  # refuse bad ids before storing a byte
+        rid, mid = form.first("robot_id", "robot_pid"), form.first("mission_id", "mission_pid")
+        if rid and mid:
+            svc.resources.mission(who, rid, mid)
+
+    form = await read_upload(request, svc.blobs, limits["max_request"], limits["max_file"], early)
     try:
         robot_id = form.first("robot_id", "robot_pid")
         mission_id = form.first("mission_id", "mission_pid")
