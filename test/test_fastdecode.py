@@ -192,6 +192,8 @@ def test_chunks_and_template_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     payloads = [serialize(m, typename, "cdr", i % 2 == 0) for i, m in enumerate(msgs)]
     monkeypatch.setattr(fastdecode, "CHUNK_ROWS", 4)
     assert check_against_reference(typename, payloads, "cdr").all()
+    monkeypatch.setattr(fastdecode, "CHUNK_BYTES", 100)  # one row per chunk
+    assert check_against_reference(typename, payloads, "cdr").all()
     monkeypatch.setattr(fastdecode, "MIN_WALKS", 2)
     done = check_against_reference(typename, payloads, "cdr")
     assert 0 < done.sum() < len(payloads)

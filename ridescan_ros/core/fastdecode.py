@@ -36,9 +36,10 @@ from ridescan_ros.core.msg_layout import (
     walk,
 )
 
-# Rows joined into one byte matrix at a time: bounds the extra memory to
-# CHUNK_ROWS * payload size, independent of the recording length.
-CHUNK_ROWS = 32768
+# Rows joined into one byte matrix at a time (at most CHUNK_ROWS rows and about
+# CHUNK_BYTES bytes): bounds the extra memory independent of the recording length.
+CHUNK_ROWS = 65536
+CHUNK_BYTES = 16 << 20
 # Template walks allowed per call beyond this floor: n // WALKS_PER_ROWS. Keeps the cost
 # bounded when nothing is regular (every row its own shape): those go the slow way.
 MIN_WALKS = 64
@@ -73,11 +74,13 @@ def decode_batch(
     budget = [max(MIN_WALKS, n // WALKS_PER_ROWS)]
     first: dict[str, tuple[int, int]] = {}
     for rows in groups:
-        if int(lengths[rows[0]]) == 0:
+        size = int(lengths[rows[0]])
+        if size == 0:
             continue
-        for start in range(0, len(rows), CHUNK_ROWS):
-            _decode_group(mtype, cdr, payloads, rows[start:start + CHUNK_ROWS], columns,
-                          done, budget, first)
+        step = max(1, min(CHUNK_ROWS, CHUNK_BYTES // size))
+        for start in range(0, len(rows), step):
+            _decode_group(mtype, cdr, payloads, rows[start:start + step], columns, done,
+                          budget, first)
     # Keys in the order a row-by-row pass (extract_message per row) would first meet them.
     ordered = sorted(columns, key=first.__getitem__)
     return {key: columns[key] for key in ordered}, done
