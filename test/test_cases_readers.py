@@ -277,3 +277,20 @@ def test_inspect_json_has_no_nan(cases_dir: Path, capsys: pytest.CaptureFixture[
     assert rc == 1  # some entries of the mixed zip are refused
     assert out[0]["ok"] and out[0]["streams"][0]["samples"] == 600
     assert any(not d["ok"] and "0-byte" in d["error"] for d in out)
+
+
+@pytest.mark.parametrize(
+    ("case", "folder", "count"),
+    [("BR-10", "ur5e_wal_2024_12_03-10_20_00", 500), ("BR-06", "ur5e_2024_12_03-10_10_00", 750)],
+)
+def test_bag_folders_zipped_by_users(cases_dir: Path, tmp_path: Path, case: str, folder: str, count: int) -> None:
+    """A user zipping the folder gets the same read (WAL sidecar and .db3.zstd travel along)."""
+    import zipfile
+
+    z = tmp_path / "upload.zip"
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted((cases_dir / case / folder).iterdir()):
+            zf.write(f, f"Desktop/{folder}/{f.name}")
+    rec = load_recording(z)
+    assert rec.messages_read == count
+    assert rec.path == f"{z}!Desktop/{folder}"
