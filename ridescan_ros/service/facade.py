@@ -9,7 +9,7 @@ from typing import Any
 
 from ridescan_ros.core.archives import ZipLimits
 from ridescan_ros.core.store import Store
-from ridescan_ros.core.uploads import BlobDir, check_file_type
+from ridescan_ros.core.uploads import BlobDir, UploadRefused, check_file_type
 from ridescan_ros.service.access import LOCAL, Principal
 from ridescan_ros.service.errors import ServiceError
 from ridescan_ros.service.executor import Executor, ModelExecutor
@@ -64,17 +64,21 @@ class RideScanService:
     # -- use cases shared by the API ------------------------------------------------------
     def upload(self, p: Principal, robot_id: Any, mission_id: Any, file_type: Any,
                parts: list[StagedPart], event_times: list[str]) -> dict[str, Any]:
-        """Keep or refuse each staged part; the API's upload ``data`` object."""
+        """Keep or refuse each staged part; the API's upload ``data`` object.
+
+        Staged parts are always consumed: published, or removed when refused.
+        """
         try:
             robot, mission = self.resources.mission(p, robot_id, mission_id)
-            ftype = check_file_type(file_type)
-        except Exception as err:
+            try:
+                ftype = check_file_type(file_type)
+            except UploadRefused as err:
+                raise ServiceError("RS-VAL-005", "Invalid file_type", err.reason) from None
+        except ServiceError:
             for part in parts:
                 if part.staged is not None:
                     part.staged.unlink(missing_ok=True)
-            if isinstance(err, ServiceError) or not hasattr(err, "reason"):
-                raise
-            raise ServiceError("RS-VAL-005", "Invalid file_type", err.reason) from None
+            raise
         uploaded, failed = self.files.accept(robot, mission, ftype, parts, event_times)
         return {
             "robot_id": robot["id"], "mission_id": mission["id"], "org_id": robot["org"],

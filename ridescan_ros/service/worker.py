@@ -26,8 +26,11 @@ from ridescan_ros.service.files import Files
 log = logging.getLogger("ridescan_ros.service")
 
 
-class TaskCancelled(Exception):
-    """Raised inside a task when its mission was deleted or the worker is stopping."""
+class TaskCancelled(BaseException):
+    """Raised inside a task when its mission was deleted or the worker is stopping.
+
+    A ``BaseException`` so that model code catching ``Exception`` cannot swallow it.
+    """
 
 
 class TaskWorker:
