@@ -180,3 +180,17 @@ def test_comment_lines_above_header(tmp_path: Path) -> None:
     p.write_text("# exported by logger v2\n# robot: test\ntimestamp,x\n" + "".join(f"{i},{2 * i}\n" for i in range(5)))
     s = load_recording(p).streams["csv"]
     np.testing.assert_array_equal(s.columns["x"], [0, 2, 4, 6, 8])
+
+
+def test_load_all_folder_with_zip_and_bad_file(tmp_path: Path) -> None:
+    csv = _write(tmp_path / "g.csv", HEADER, _wheeled_rows()).read_bytes()
+    d = tmp_path / "inbox"
+    d.mkdir()
+    _zip(d / "two.zip", {"a/run1.csv": csv, "b/run2.csv": csv})
+    (d / "broken.bag").write_bytes(b"#ROSBAG V2.0\n\x01\x02")
+    (d / "c.csv").write_bytes(csv)
+    res = load_all(d)
+    ok = sorted(r.path.rsplit("/", 1)[-1] for r in res if isinstance(r, Recording))
+    assert ok == ["c.csv", "run1.csv", "run2.csv"]
+    errs = [r for r in res if isinstance(r, RecordingError)]
+    assert len(errs) == 1 and errs[0].path.endswith("broken.bag") and "truncated" in errs[0].reason

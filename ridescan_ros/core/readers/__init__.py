@@ -105,22 +105,30 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[str]:
     return out
 
 
-def load_all(path: str | Path) -> list[Recording | RecordingError]:
-    """Per-entry results for a zip or folder holding several recordings (or one file)."""
-    p = Path(path)
-    if p.is_file() and detect_kind(str(p)) == "zip":
-        from ridescan_ros.core.readers.archive import load_zip_entries
+def load_all(path: str | Path, *, fast: bool = True) -> list[Recording | RecordingError]:
+    """Per-entry results for a zip or folder holding several recordings (or one file).
 
-        try:
-            return load_zip_entries(str(p))
-        except RecordingError as err:
-            return [err]
-        except Exception as err:  # a damaged archive must not escape as another type
-            return [RecordingError(str(p), f"unreadable zip ({type(err).__name__}: {err})")]
+    Zips (given, or found in the folder) contribute one result per entry; one bad entry or
+    file never stops the others.
+    """
     results: list[Recording | RecordingError] = []
-    for item in expand_inputs([p]):
+    for item in expand_inputs([path]):
+        if Path(item).is_file() and detect_kind(item) == "zip":
+            results.extend(_zip_entries(item, fast))
+            continue
         try:
-            results.append(load_recording(item))
+            results.append(load_recording(item, fast=fast))
         except RecordingError as err:
             results.append(err)
     return results
+
+
+def _zip_entries(path: str, fast: bool) -> list[Recording | RecordingError]:
+    from ridescan_ros.core.readers.archive import load_zip_entries
+
+    try:
+        return load_zip_entries(path, fast=fast)
+    except RecordingError as err:
+        return [err]
+    except Exception as err:  # a damaged archive must not escape as another type
+        return [RecordingError(path, f"unreadable zip ({type(err).__name__}: {err})")]
