@@ -50,11 +50,9 @@ class RiskMap:
     def risk(self, raw: np.ndarray | float) -> np.ndarray:
         """Risk 0-100 for raw scores (NaN raw -> NaN risk, callers report it)."""
         r = np.maximum(np.asarray(raw, dtype=np.float64), 0.0)
-        k = self.exponent
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            ratio = np.power(r / self.threshold, k)
-            out = 100.0 * ratio / (1.0 + ratio)
-        return np.where(np.isinf(ratio), 100.0, out)
+            # the same formula as a logistic in log(raw): monotone in floating point too
+            return 100.0 / (1.0 + np.exp(-self.exponent * (np.log(r) - math.log(self.threshold))))
 
     def to_dict(self) -> dict:
         """JSON-able form stored in the manifest."""

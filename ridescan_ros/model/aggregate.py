@@ -2,7 +2,7 @@
 
 File raw score = ``w_agg * mean(top 5 % window raws) + w_stat * sum_s stat[s]``, where
 ``stat[s]`` is the mean ``z**2`` of the recording's whole-file statistics of signal ``s``
-(std, range, first-to-last drift) against the calibration recordings: two-sided, so an
+(log std, log range, log peak step, first-to-last drift) against the calibration recordings: two-sided, so an
 expected event that did not happen (a missing force transient) raises the score.
 """
 
@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ridescan_ros.model.features import file_stats
+from ridescan_ros.model.features import STEP_S, file_stats
 
 TOP_FRACTION = 0.05
 
@@ -32,13 +32,14 @@ def window_aggregate(raw: np.ndarray) -> float:
     return float(raw[idx].mean()) if idx.size else 0.0
 
 
-def standardised_file_stats(X: np.ndarray, sig_mu: np.ndarray, sig_sd: np.ndarray) -> np.ndarray:
-    """(rows, d) raw grid -> (d, 3) file statistics on calibration-standardised values."""
-    return file_stats((X - sig_mu) / sig_sd)
+def standardised_file_stats(X: np.ndarray, sig_mu: np.ndarray, sig_sd: np.ndarray,
+                            rate_hz: float) -> np.ndarray:
+    """(rows, d) raw grid -> (d, 4) file statistics on calibration-standardised values."""
+    return file_stats((X - sig_mu) / sig_sd, max(1, int(round(STEP_S * rate_hz))))
 
 
 def stat_terms(st: np.ndarray, mu: np.ndarray, sd: np.ndarray, unscored: list[int]) -> np.ndarray:
-    """(d, 3) file statistics -> (d,) mean z**2 per signal (NaN statistics and context
+    """(d, 4) file statistics -> (d,) mean z**2 per signal (NaN statistics and context
     signals count 0)."""
     z = (st - mu) / sd
     out = np.nan_to_num(np.minimum(z * z, 1e4), nan=0.0).mean(axis=1)
@@ -47,7 +48,7 @@ def stat_terms(st: np.ndarray, mu: np.ndarray, sd: np.ndarray, unscored: list[in
 
 
 def loo_stats(all_st: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Leave-one-out mean/sd of (n_files, d, 3) statistics -> two (n_files, d, 3) arrays."""
+    """Leave-one-out mean/sd of (n_files, d, 4) statistics -> two (n_files, d, 4) arrays."""
     n = all_st.shape[0]
     mus, sds = np.empty_like(all_st), np.empty_like(all_st)
     for i in range(n):
@@ -56,7 +57,7 @@ def loo_stats(all_st: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def mean_sd(st: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """NaN-aware mean and floored sd over recordings of (n, d, 3) statistics."""
+    """NaN-aware mean and floored sd over recordings of (n, d, 4) statistics."""
     from ridescan_ros.model.detector import nan_stats
 
     return nan_stats(st, axis=0)

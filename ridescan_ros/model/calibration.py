@@ -144,7 +144,7 @@ def calibrate(paths, robot_type, out_dir, *, epochs=100, batch_size=128, device=
     window_map = risk.fit_quantile(np.concatenate(oof_raw), risk.WINDOW_ALPHA)
     all_rows = np.concatenate(frames)
     sig_mu, sig_sd = nan_stats(all_rows)
-    st = np.stack([aggregate.standardised_file_stats(X, sig_mu, sig_sd) for X in frames])
+    st = np.stack([aggregate.standardised_file_stats(X, sig_mu, sig_sd, rate) for X in frames])
     loo_mu, loo_sd = aggregate.loo_stats(st)
     stat_raw = np.array([aggregate.stat_terms(st[i], loo_mu[i], loo_sd[i], det.unscored).sum() for i in range(n)])
     agg_raw = np.array([aggregate.window_aggregate(r) for r in oof_raw])

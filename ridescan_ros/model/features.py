@@ -16,7 +16,9 @@ import numpy as np
 
 VEL_SIGN_SCALE = 0.05  # rad/s: below this the friction sign is blended, not switched
 WINDOW_STATS = ("mean", "std", "min", "max")
-FILE_STATS = ("std", "range", "drift")
+FILE_STATS = ("log_std", "log_range", "log_step", "drift")
+LOG_FLOOR = 1e-3  # standardised units: below sensor noise of any signal
+STEP_S = 0.05  # peak-step horizon: an impact or release, not a slow motion
 
 
 @dataclass
@@ -119,21 +121,25 @@ def window_stats(Zw: np.ndarray) -> np.ndarray:
     return np.stack([Zw.mean(axis=1), Zw.std(axis=1), Zw.min(axis=1), Zw.max(axis=1)], axis=2)
 
 
-def file_stats(Z: np.ndarray) -> np.ndarray:
-    """(rows, d) standardised values of a whole recording -> (d, 3) std/range/drift.
+def file_stats(Z: np.ndarray, step_rows: int) -> np.ndarray:
+    """(rows, d) standardised values of a whole recording -> (d, 4) statistics.
 
-    ``drift`` is the mean of the last tenth minus the first tenth: a step that should have
-    happened (a force released) and did not shows up here even if no single window is odd.
+    ``log std``, ``log range`` and ``log peak step`` (largest change over ``step_rows``
+    rows) on a log scale, so "far smaller than usual" (a force transient that did not
+    happen) weighs like "far larger"; ``drift`` is the mean of the last tenth minus the
+    first tenth (a step that should have happened and did not).
     """
     d = Z.shape[1]
     ok = np.isfinite(Z)
-    if Z.shape[0] == 0:
-        return np.full((d, 3), np.nan)
+    if Z.shape[0] <= step_rows:
+        return np.full((d, len(FILE_STATS)), np.nan)
     k = max(1, Z.shape[0] // 10)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         drift = np.nanmean(Z[-k:], axis=0) - np.nanmean(Z[:k], axis=0)
-        out = np.stack([np.nanstd(Z, axis=0), np.nanmax(Z, axis=0) - np.nanmin(Z, axis=0), drift], axis=1)
+        step = np.nanmax(np.abs(Z[step_rows:] - Z[:-step_rows]), axis=0)
+        rng = np.nanmax(Z, axis=0) - np.nanmin(Z, axis=0)
+        out = np.stack([np.log(np.nanstd(Z, axis=0) + LOG_FLOOR), np.log(rng + LOG_FLOOR),
+                        np.log(step + LOG_FLOOR), drift], axis=1)
     out[~ok.any(axis=0)] = np.nan
     return out
-

@@ -129,7 +129,7 @@ class Scorer:
         if ws.raw.size == 0:
             warnings.append(f"shorter than one {self.window / self.rate_hz:.2f} s window: "
                             "only whole-recording statistics scored")
-        st = aggregate.standardised_file_stats(X, self._sig_mu, self._sig_sd)
+        st = aggregate.standardised_file_stats(X, self._sig_mu, self._sig_sd, self.rate_hz)
         stat = aggregate.stat_terms(st, self._st_mu, self._st_sd, self.detector.unscored)
         top = aggregate.top_index(ws.raw, self._w["top_fraction"])
         per_sig = self._w["w_stat"] * stat

@@ -1,0 +1,66 @@
+"""``ridescan score``: risk 0-100 and top signals per recording (table, JSON lines, plots)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ridescan_ros.core.errors import RideScanError
+
+
+def add_parser(p: argparse.ArgumentParser) -> None:
+    """Options of ``ridescan score``."""
+    p.add_argument("--model", required=True, help="model directory written by 'ridescan calibrate'")
+    p.add_argument("--json", action="store_true", help="one JSON object per line per recording")
+    p.add_argument("--plot", metavar="DIR", help="write a risk-over-time PNG per recording into DIR")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="scoring device")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="recordings: files or folders")
+
+
+def _table_row(s) -> str:
+    top = ", ".join(f"{t['signal']} ({t['contribution']:.0%})" for t in s.top_signals[:3])
+    flag = "CRITICAL" if s.risk_score >= 50 else ""
+    return f"{s.risk_score:6.1f} {flag:8s} {s.windows:7d}  {Path(s.file).name:40s} {top}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score every recording; unreadable ones are reported and the run goes on.
+
+    Returns 0 when every recording was scored, 1 when some could not be.
+    """
+    from ridescan_ros.model import dataset
+    from ridescan_ros.model.scorer import Scorer
+
+    try:
+        scorer = Scorer.load(args.model, device=args.device)
+    except (RideScanError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    paths = dataset.expand(args.paths)
+    if args.plot:
+        Path(args.plot).mkdir(parents=True, exist_ok=True)
+    failed = 0
+    if not args.json:
+        print(f"model {scorer.model_version} ({scorer.profile.name}); risk >= 50 is critical")
+        print(f"{'risk':>6s} {'':8s} {'windows':>7s}  {'file':40s} top signals")
+    for path in paths:
+        try:
+            s = scorer.score_path(path)
+        except RideScanError as err:
+            failed += 1
+            if args.json:
+                print(json.dumps({"file": path, "error": str(err)}), flush=True)
+            else:
+                print(f"{'-':>6s} {'ERROR':8s} {'':7s}  {Path(path).name:40s} {err}", flush=True)
+            continue
+        print(s.to_json() if args.json else _table_row(s), flush=True)
+        if not args.json:
+            for w in s.warnings:
+                print(f"{'':24s}warning: {w}")
+        if args.plot:
+            from ridescan_ros.plots import plot_risk
+
+            plot_risk(s, Path(args.plot) / f"{Path(path).name}.png")
+    return 1 if failed else 0
