@@ -204,3 +204,20 @@ def test_ros1_scan_matches_rosbags_reader(shared_data: Path, tmp_path: Path) -> 
             a = sorted((t, p) for c in ours.connections if c.topic == topic for t, p in zip(c.log_ns, c.payloads))
             b = sorted((t, p) for c in ref.connections if c.topic == topic for t, p in zip(c.log_ns, c.payloads))
             assert a == b, topic
+
+
+def test_replayed_bag_stamps_on_other_clock_use_log_time(tmp_path: Path) -> None:
+    day = 86_400 * 10**9
+    rows = [(log, stamp - day, pos) for log, stamp, pos in _rows(50)]  # recorded yesterday, replayed now
+    rec = load_recording(write_ros1(tmp_path / "a.bag", rows))
+    np.testing.assert_allclose(rec.streams["/joint_states"].t, [r[0] / 1e9 for r in rows], atol=1e-6)
+    assert any("another clock" in w for w in rec.warnings)
+
+
+def test_single_stamp_jump_dropped(tmp_path: Path) -> None:
+    rows = _rows(50)
+    rows[10] = (rows[10][0], rows[10][1] + 3600 * 10**9, rows[10][2])  # one stamp an hour ahead
+    rec = load_recording(write_ros1(tmp_path / "a.bag", rows))
+    js = rec.streams["/joint_states"]
+    assert len(js) == 49 and rec.duration_s() < 1.0
+    assert any("more than 10 s from its log time" in w for w in rec.warnings)

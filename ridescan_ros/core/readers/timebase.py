@@ -7,10 +7,13 @@ Rule (ADR 0001, BR-05/BR-20):
    ``PLAUSIBLE_WINDOW_S`` (30 days) from it (a 1970 time among 2024 data, a clock jump)
    is dropped and reported. The span of a broken file never sizes an allocation: only
    the number of messages does.
-2. A stamped stream uses ``header.stamp`` when every stamp is non-zero and the majority
-   lies within the same window; stamps outside it are dropped and reported. Zero stamps
-   (drivers that never fill them) or stamps on another clock make the stream fall back to
-   log time, and the warning says so.
+2. A stamped stream uses ``header.stamp`` when every stamp is non-zero and the stamps run
+   on the log clock: median ``stamp - log`` within ``MAX_STAMP_OFFSET_S`` (10 s; transport
+   latency is milliseconds). A stamp further than that from its own log time (after that
+   median offset) is dropped and reported (a 1970 stamp). Zero stamps (drivers that never
+   fill them) or stamps on another clock (a replayed bag, an unsynced robot clock, sim time)
+   make the stream fall back to log time, and the warning says so, so stamped and
+   unstamped topics of one recording never end up days apart.
 3. Samples are stably sorted on the chosen time; backwards steps are counted and
    reported as a data-quality finding, never silently kept.
 4. NaN, +/-inf, magnitudes above ``ABSURD_MAGNITUDE`` and denormals in value columns
@@ -24,6 +27,7 @@ import numpy as np
 from ridescan_ros.core.telemetry import Stream
 
 PLAUSIBLE_WINDOW_S = 30 * 86400.0
+MAX_STAMP_OFFSET_S = 10.0
 ABSURD_MAGNITUDE = 1e12
 _TINY = np.finfo(np.float64).tiny
 _STAMP = "header.stamp"
@@ -124,7 +128,6 @@ def build_stream(
     stamps = columns.get(_STAMP)
     if stamps is not None and n:
         zero = (stamps == 0) | np.isnan(stamps)
-        near = np.abs(stamps - (ref if ref is not None else np.median(log_s))) <= PLAUSIBLE_WINDOW_S
         if zero.all():
             warnings.append(f"{topic}: header.stamp is 0 in every message; using {time_label}")
         elif zero.any():
@@ -132,19 +135,23 @@ def build_stream(
                 f"{topic}: header.stamp is 0 in {int(zero.sum())} of {n} messages; "
                 f"using {time_label} for the whole topic"
             )
-        elif near.sum() * 2 <= n:
-            warnings.append(
-                f"{topic}: header.stamp is on another clock than the {time_label} "
-                f"(median offset {float(np.median(stamps - log_s)):.3f} s); using {time_label}"
-            )
         else:
-            if not near.all():
+            offset = float(np.median(stamps - log_s))
+            if abs(offset) > MAX_STAMP_OFFSET_S:
                 warnings.append(
-                    f"{topic}: dropped {int((~near & keep).sum())} sample(s) whose header.stamp "
-                    f"is implausible (e.g. {stamps[~near][0]:.3f} s)"
+                    f"{topic}: header.stamp is on another clock than the {time_label} (median "
+                    f"offset {offset:.3f} s: replayed bag or unsynced clock); using {time_label}"
                 )
-                keep &= near
-            t, base = stamps, "header.stamp"
+            else:
+                odd = np.abs(stamps - log_s - offset) > MAX_STAMP_OFFSET_S
+                if odd.any():
+                    warnings.append(
+                        f"{topic}: dropped {int((odd & keep).sum())} sample(s) whose header.stamp "
+                        f"is implausible (e.g. {stamps[odd][0]:.3f} s, more than "
+                        f"{MAX_STAMP_OFFSET_S:g} s from its log time)"
+                    )
+                    keep &= ~odd
+                t, base = stamps, "header.stamp"
     if not keep.all():
         t = t[keep]
         columns = {k: v[keep] for k, v in columns.items()}
