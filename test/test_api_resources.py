@@ -154,3 +154,16 @@ def test_building_the_app_imports_neither_rclpy_nor_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_openapi_docs_and_oversized_json(api):
+    client, keys = api
+    spec = client.get("/openapi.json").json()
+    assert "/api/file/upload" in spec["paths"] and "/api/model/mission-details" in spec["paths"]
+    assert client.get("/docs").status_code == 200
+    r = client.post("/api/getrobot", headers=keys["admin"], content=b"{" + b" " * (2 << 20) + b"}")
+    assert r.status_code == 413 and r.json()["error"]["code"] == "RS-REQ-413"
+    r = client.post("/api/getrobot", headers=keys["admin"], content=b"[1, 2]")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "RS-VAL-001"
+    r = client.put("/api/getrobot", headers=keys["admin"], json={})
+    assert r.status_code == 405 and r.json()["status"] == "error"

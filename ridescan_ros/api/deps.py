@@ -33,9 +33,25 @@ def get_principal(request: Request) -> Principal:
     return Principal(org=entry.org, role=entry.role, key_id=entry.id)
 
 
+MAX_JSON_BYTES = 1 << 20
+
+
+def _json_too_large() -> ApiError:
+    return ApiError("RS-REQ-413", "Request body too large",
+                    f"JSON bodies are limited to {MAX_JSON_BYTES >> 10} KB", status=413)
+
+
 async def get_body(request: Request) -> dict[str, Any]:
     """The JSON object of the body on any method, whatever the Content-Type; ``{}`` when empty."""
-    raw = await request.body()
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_JSON_BYTES:
+        raise _json_too_large()
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf += chunk
+        if len(buf) > MAX_JSON_BYTES:
+            raise _json_too_large()
+    raw = bytes(buf)
     if not raw.strip():
         return {}
     try:

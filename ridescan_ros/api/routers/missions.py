@@ -19,7 +19,8 @@ def create_mission(svc: Svc, who: Caller, body: Body) -> dict[str, Any]:
     return {**m, "message": "Mission created"}
 
 
-@router.api_route("/getmission", methods=["GET", "POST"])
+@router.post("/getmission", operation_id="get_missions")
+@router.get("/getmission", operation_id="get_missions_get", include_in_schema=False)
 def get_missions(request: Request, svc: Svc, who: Caller, body: Body) -> dict[str, Any]:
     """Missions filtered by robot, id, name and created window (``start_time``/``end_time``)."""
     return {"mission_list": svc.resources.find_missions(who, merged(request, body, "criteria"))}

@@ -19,7 +19,8 @@ def create_robot(svc: Svc, who: Caller, body: Body) -> dict[str, Any]:
     return {**robot, "message": "Robot created"}
 
 
-@router.api_route("/getrobot", methods=["GET", "POST"])
+@router.post("/getrobot", operation_id="get_robots")
+@router.get("/getrobot", operation_id="get_robots_get", include_in_schema=False)
 def get_robots(request: Request, svc: Svc, who: Caller, body: Body) -> dict[str, Any]:
     """Robots the key may see, filtered by ``criteria`` (or query parameters)."""
     return {"robot_list": svc.resources.find_robots(who, merged(request, body, "criteria"))}
