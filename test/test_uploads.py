@@ -143,3 +143,18 @@ def test_not_a_zip(tmp_path):
     p.write_bytes(b"PK\x03\x04garbage")
     with pytest.raises(UploadRefused, match="not a readable zip"):
         inspect_zip(p)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=80), st.binary(max_size=80)))
+def test_display_name_never_returns_a_path(raw):
+    try:
+        name = display_name(raw)
+    except UploadRefused:
+        return
+    assert name and name not in (".", "..")
+    assert not any(ch in name for ch in "/\\\x00") and not any(ord(ch) < 32 for ch in name)
+    assert len(name.encode()) <= 255
