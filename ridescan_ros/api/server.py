@@ -36,8 +36,8 @@ class EmbeddedServer:
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 8000,
                  log_level: str = "warning") -> None:
         self.host, self.port = host, port
+        # uvicorn installs signal handlers only on the main thread, so a thread is safe here
         self.server = uvicorn.Server(_config(app, host, port, log_level))
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread: threading.Thread | None = None
 
     @property
