@@ -233,3 +233,22 @@ def test_stop_requeues_a_running_task(tmp_path):
         wait_for(lambda: again.calibration_status(mid)["status"] == "calibration_completed")
     finally:
         again.stop()
+
+
+def test_a_zip_of_15_recordings_counts_15(api):
+    import zipfile
+
+    client, a, rid, mid, tmp, ex = api
+    z = tmp / "runs.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for p in csv_files(tmp / "c", 15):
+            zf.write(p, f"export/{p.name}")
+        zf.writestr("__MACOSX/export/._run_00.csv", "junk")
+    r = upload(client, a, rid, mid, [z])
+    assert r.status_code == 200 and r.json()["data"]["details"]["success"] is True
+    m = client.post("/api/getmission", headers=a, json={"criteria": {"mission_id": mid}}).json()["mission_list"][0]
+    assert m["calibration_possible"] is True
+    client.post("/api/calibrate", headers=a, json={"robot_id": rid, "mission_id": mid, "epochs": 1})
+    assert _done_cal(client, a, rid, mid)[0]["status"] == "calibration_completed"
+    paths = ex.calls[0]["paths"]
+    assert len(paths) == 15 and all(p.endswith(".csv") and "/export/" in p for p in paths)

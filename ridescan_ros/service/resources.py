@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from ridescan_ros.core.profiles import get_profile
-from ridescan_ros.core.store import Store, iso, now
+from ridescan_ros.core.store import Store, iso, loads, now
 from ridescan_ros.service.access import Principal, check_robot
 from ridescan_ros.service.errors import ServiceError, bad_enum, missing
 
@@ -26,6 +26,15 @@ def robot_type_name(value: object) -> str:
         return get_profile(str(value)).name.lower()
     except ValueError:
         raise bad_enum("robot_type", value, "SPOT, UR6, wheeled_mobile (or 0, 1)") from None
+
+
+def recordings_count(files: list[dict[str, Any]]) -> int:
+    """How many recordings a set of file rows holds (a zip may hold several)."""
+    n = 0
+    for f in files:
+        info = loads(f["info"]) or {}
+        n += len(info.get("recordings") or [None])
+    return n
 
 
 def robot_view(r: dict[str, Any]) -> dict[str, Any]:
@@ -141,9 +150,8 @@ class Resources:
 
     def mission_view(self, m: dict[str, Any], robot: dict[str, Any] | None = None) -> dict[str, Any]:
         """A mission as the API shows it (with the robot's name/type when given)."""
-        n_calib = self.store.one(
-            "SELECT COUNT(*) AS n FROM files WHERE mission_id=? AND file_type='calib_file'", (m["id"],)
-        )["n"]
+        n_calib = recordings_count(self.store.all(
+            "SELECT info FROM files WHERE mission_id=? AND file_type='calib_file'", (m["id"],)))
         has_model = self.store.one("SELECT 1 AS x FROM models WHERE mission_id=? LIMIT 1", (m["id"],))
         out = {
             "calibration_possible": n_calib >= MIN_CALIB_FILES,

@@ -12,7 +12,7 @@ from typing import Any
 
 from ridescan_ros.core.store import Store, dumps, iso, loads, now, rfc1123
 from ridescan_ros.service.errors import ServiceError, bad_enum, missing
-from ridescan_ros.service.resources import MIN_CALIB_FILES, robot_type_name
+from ridescan_ros.service.resources import MIN_CALIB_FILES, recordings_count, robot_type_name
 
 CALIB_STATUS = {"queued": "calibrating", "running": "calibrating", "done": "calibration_completed",
                 "failed": "calibration_failed"}
@@ -54,15 +54,6 @@ def _names(value: object) -> list[str] | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return list(value)
     raise ServiceError("RS-VAL-001", "Invalid blob_names", "blob_names must be a list of unique filenames")
-
-
-def recordings_count(files: list[dict[str, Any]]) -> int:
-    """How many recordings a set of file rows holds (a zip may hold several)."""
-    n = 0
-    for f in files:
-        info = loads(f["info"]) or {}
-        n += len(info.get("recordings") or [None])
-    return n
 
 
 class Tasks:
