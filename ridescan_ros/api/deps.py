@@ -6,17 +6,18 @@ import json
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
 
 from ridescan_ros.api.errors import ApiError
 from ridescan_ros.service import LOCAL, Principal, RideScanService
 
 
-def get_service(request: Request) -> RideScanService:
+async def get_service(request: Request) -> RideScanService:
     """The app's service (one per app, never a module global)."""
     return request.app.state.service
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     """Authenticate ``X-API-KEY`` (any case) or ``Authorization: Bearer``; 401 RS-AUTH-001 otherwise."""
     keyring = request.app.state.keyring
     if keyring is None:
@@ -82,3 +83,9 @@ def merged(request: Request, body: dict[str, Any], name: str | None = None) -> d
 Svc = Annotated[RideScanService, Depends(get_service)]
 Caller = Annotated[Principal, Depends(get_principal)]
 Body = Annotated[dict, Depends(get_body)]
+
+
+def ok(body: dict[str, Any]) -> JSONResponse:
+    """A 200 JSON response straight from plain data (no per-field re-encoding: the service
+    already returns JSON types)."""
+    return JSONResponse(body)

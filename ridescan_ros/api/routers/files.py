@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
-from ridescan_ros.api.deps import Body, Caller, Svc, merged
+from ridescan_ros.api.deps import Body, Caller, Svc, merged, ok
 from ridescan_ros.api.errors import ApiError
 from ridescan_ros.api.multipart import UploadForm, read_upload
 from ridescan_ros.service.errors import ServiceError, missing
@@ -52,15 +53,15 @@ async def _upload(request: Request, svc: Any, who: Any) -> dict[str, Any]:
 
 
 @router.post("/file/upload")
-async def upload(request: Request, svc: Svc, who: Caller) -> dict[str, Any]:
+async def upload(request: Request, svc: Svc, who: Caller) -> JSONResponse:
     """Multipart upload: robot_id, mission_id, file_type, parts ``files``, optional ``event_times``."""
-    return await _upload(request, svc, who)
+    return ok(await _upload(request, svc, who))
 
 
 @router.post("/upload/bulk")
-async def upload_bulk(request: Request, svc: Svc, who: Caller) -> dict[str, Any]:
+async def upload_bulk(request: Request, svc: Svc, who: Caller) -> JSONResponse:
     """Alias of ``/api/file/upload`` used by older clients."""
-    return await _upload(request, svc, who)
+    return ok(await _upload(request, svc, who))
 
 
 def _listing(request: Request, svc: Any, who: Any, body: dict, file_type: str | None) -> dict[str, Any]:
@@ -75,25 +76,25 @@ def _listing(request: Request, svc: Any, who: Any, body: dict, file_type: str | 
 
 
 @router.get("/files/list")
-def list_files(request: Request, svc: Svc, who: Caller, body: Body) -> dict[str, Any]:
+def list_files(request: Request, svc: Svc, who: Caller, body: Body) -> JSONResponse:
     """Files of a mission (query robot_id, mission_id, optional file_type)."""
-    return _listing(request, svc, who, body, None)
+    return ok(_listing(request, svc, who, body, None))
 
 
 @router.get("/calibration/files")
-def calibration_files(request: Request, svc: Svc, who: Caller, body: Body) -> dict[str, Any]:
+def calibration_files(request: Request, svc: Svc, who: Caller, body: Body) -> JSONResponse:
     """The mission's calibration files."""
-    return _listing(request, svc, who, body, "calib_file")
+    return ok(_listing(request, svc, who, body, "calib_file"))
 
 
 @router.get("/inference/files")
-def inference_files(request: Request, svc: Svc, who: Caller, body: Body) -> dict[str, Any]:
+def inference_files(request: Request, svc: Svc, who: Caller, body: Body) -> JSONResponse:
     """The mission's process (inference) files."""
-    return _listing(request, svc, who, body, "process_file")
+    return ok(_listing(request, svc, who, body, "process_file"))
 
 
 @router.delete("/blob/delete")
-def delete_file(request: Request, svc: Svc, who: Caller, body: Body) -> dict[str, Any]:
+def delete_file(request: Request, svc: Svc, who: Caller, body: Body) -> JSONResponse:
     """Delete one file (JSON robot_pid/robot_id, mission_pid/mission_id, filename/unique_filename)."""
     q = merged(request, body)
     _, mission = svc.resources.mission(who, q.get("robot_pid") or q.get("robot_id"),
@@ -103,4 +104,4 @@ def delete_file(request: Request, svc: Svc, who: Caller, body: Body) -> dict[str
         raise missing("filename")
     if svc.files.delete(mission["id"], str(name)) is None:
         raise ServiceError("RS-FILE-001", "File not found", f"no file {name!r} in this mission")
-    return {"data": None, "errors": None, "message": "Blob and DB record deleted successfully", "success": True}
+    return ok({"data": None, "errors": None, "message": "Blob and DB record deleted successfully", "success": True})
