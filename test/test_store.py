@@ -83,3 +83,17 @@ def test_time_formats():
     assert iso(1767780000.0) == "2026-01-07T10:00:00"
     assert rfc1123(1767780000.0) == "Wed, 07 Jan 2026 10:00:00 GMT"
     assert iso(None) is None
+
+
+def test_a_new_migration_upgrades_an_existing_database(tmp_path, monkeypatch):
+    import ridescan_ros.core.store as store_mod
+
+    s = Store(tmp_path / "db.sqlite3")
+    s.run("INSERT INTO robots VALUES ('r','o','k','n','spot',1,1)")
+    s.close()
+    extra = "ALTER TABLE robots ADD COLUMN serial TEXT; UPDATE robots SET serial='SN-1'"
+    monkeypatch.setattr(store_mod, "MIGRATIONS", MIGRATIONS + (extra,))
+    s2 = store_mod.Store(tmp_path / "db.sqlite3")
+    assert s2.schema_version == len(MIGRATIONS) + 1
+    assert s2.one("SELECT serial, name FROM robots") == {"serial": "SN-1", "name": "n"}
+    s2.close()

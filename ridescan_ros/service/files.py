@@ -123,9 +123,12 @@ class Files:
 
     def listing(self, mission_id: str, file_type: str | None = None) -> list[dict[str, Any]]:
         """The API's file objects, each with the latest risk score and its model version."""
+        latest = {s["unique_name"]: s for s in self.store.all(
+            "SELECT unique_name, risk_score, model_version FROM scores WHERE mission_id=? "
+            "AND risk_score IS NOT NULL ORDER BY created", (mission_id,))}  # later rows win
         out = []
         for r in self.rows(mission_id, file_type):
-            s = self.latest_score(r["unique_name"])
+            s = latest.get(r["unique_name"])
             out.append({
                 "unique_filename": r["unique_name"],
                 "original_filename": r["original_name"],
