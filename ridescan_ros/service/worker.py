@@ -89,11 +89,20 @@ class TaskWorker:
     # -- loop -----------------------------------------------------------------------------
     def _loop(self, kind: str) -> None:
         while not self._stop.is_set():
-            task = self._claim(kind)
+            try:
+                task = self._claim(kind)
+            except Exception:  # noqa: BLE001 - a busy or broken store must not kill the lane
+                log.exception("cannot claim a %s task; retrying", kind)
+                self._stop.wait(self.poll_s)
+                continue
             if task is None:
                 self._wake[kind].wait(self.poll_s)
                 self._wake[kind].clear()
                 continue
+            self._run(kind, task)
+
+    def _run(self, kind: str, task: dict[str, Any]) -> None:
+        try:
             try:
                 if kind == "calibrate":
                     self._calibrate(task)
@@ -111,6 +120,8 @@ class TaskWorker:
             except Exception as err:  # noqa: BLE001 - a task must never stay running
                 log.exception("task %s failed", task["id"])
                 self._finish(task, "failed", f"internal error: {type(err).__name__}: {err}")
+        except Exception:  # noqa: BLE001 - recording the outcome failed: recover() retries it
+            log.exception("could not record the outcome of task %s", task["id"])
 
     def _claim(self, kind: str) -> dict[str, Any] | None:
         with self.store.tx() as c:
