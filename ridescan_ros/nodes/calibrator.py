@@ -51,10 +51,17 @@ def storage_files(path: str) -> list[str]:
 
 
 def load_scorer(model_dir: str) -> Any:
-    """``model.scorer.Scorer.load`` (imports torch on first use)."""
+    """``model.scorer.Scorer.load`` (imports torch on first use), warmed up on one window
+    so the first live window does not pay for torch's first call."""
+    import numpy as np
+
+    from ridescan_ros.core.frame import SignalFrame
     from ridescan_ros.model.scorer import Scorer
 
-    return Scorer.load(model_dir, device="cpu")
+    scorer = Scorer.load(model_dir, device="cpu")
+    n = len(scorer.signals)
+    scorer.score_frame(SignalFrame(0.0, scorer.rate_hz, np.zeros((scorer.window, n)), list(scorer.signals)))
+    return scorer
 
 
 class Calibrator:

@@ -44,12 +44,25 @@ class BagRecorder:
         self._writer.open()
         self._conns: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._cut: dict[tuple[str, int], int] = {}
         self.messages = 0
         self.closed = False
 
     def write(self, topic: str, msgtype: str, msg: Any, t_ns: int) -> None:
-        """Serialize ``msg`` (an rclpy message) to CDR and append it at log time ``t_ns``."""
+        """Serialize ``msg`` (an rclpy message) to CDR and append it at log time ``t_ns``.
+
+        ``serialize_message`` may append up to 8 bytes of padding that the DDS wire format
+        (what ``ros2 bag record`` stores) does not have and rosbags refuses; they are cut.
+        """
         data = serialize_message(msg)
+        key = (topic, len(data))
+        cut = self._cut.get(key)
+        if cut is None:
+            cut = self._cut[key] = _padding(data, msgtype)
+        self.write_raw(topic, msgtype, data[: len(data) - cut] if cut else data, t_ns)
+
+    def write_raw(self, topic: str, msgtype: str, data: bytes, t_ns: int) -> None:
+        """Append one serialized CDR message (as received, ``raw=True``) at log time ``t_ns``."""
         with self._lock:
             if self.closed:
                 return
@@ -72,6 +85,18 @@ class BagRecorder:
                 return None
             os.replace(self._partial, self.path)
             return self.path
+
+
+def _padding(data: bytes, msgtype: str) -> int:
+    """Trailing bytes rosbags does not consume (0, 4 or 8); 0 when it reads none of the cuts."""
+    ts = _typestore()
+    for cut in (0, 4, 8):
+        try:
+            ts.deserialize_cdr(data[: len(data) - cut], msgtype)
+            return cut
+        except Exception:  # noqa: BLE001 - try the next cut
+            continue
+    return 0
 
 
 def _rmtree(path: str) -> None:

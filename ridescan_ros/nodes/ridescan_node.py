@@ -22,6 +22,7 @@ from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.serialization import deserialize_message
 from std_msgs.msg import Bool, Float32, String
 from std_srvs.srv import Trigger
 
@@ -78,11 +79,11 @@ class RideScanNode(Node):
         self.service.start()
         self.calibrator = Calibrator(self.service, self.profile.name, cfg.robot_name,
                                      cfg.mission_name, log=self.get_logger().info)
-        for src in self.profile.sources:
-            mtype = src.msgtypes[0]
+        for src in self.profile.sources:  # raw: runs are recorded with the exact wire bytes
+            mtype, cls = src.msgtypes[0], _msg_class(src.msgtypes[0])
             self.create_subscription(
-                _msg_class(mtype), src.topic,
-                lambda m, r=src.role, t=src.topic, mt=mtype: self._on_msg(m, r, t, mt), INPUT_QOS)
+                cls, src.topic, lambda d, r=src.role, t=src.topic, mt=mtype, c=cls:
+                self._on_msg(d, r, t, mt, c), INPUT_QOS, raw=True)
         self.runs = RunCollector(self.calibrator, cfg.record_dir, cfg.record_storage,
                                  cfg.record_duration_s, cfg.watch_dir, cfg.settle_s)
         self.create_service(Trigger, "~/start_run", lambda q, r: self._trigger(r, self.runs.start))
@@ -124,14 +125,15 @@ class RideScanNode(Node):
         self.get_logger().info(f"scoring with model {scorer.model_version}")
 
     # -- live data --------------------------------------------------------------------------
-    def _on_msg(self, msg: Any, role: str, topic: str, msgtype: str) -> None:
+    def _on_msg(self, data: bytes, role: str, topic: str, msgtype: str, cls: Any) -> None:
         now_ns = self.get_clock().now().nanoseconds
         wall = time.monotonic()
         self.last_rx[role] = wall
-        self.runs.write(topic, msgtype, msg, now_ns)
+        self.runs.write(topic, msgtype, data, now_ns)
         lw = self.windows
         if lw is None:
             return
+        msg = deserialize_message(data, cls)
         if lw.add(role, topic, msgtype, now_ns * 1e-9, extract_message(msgtype, msg), wall):
             for w in lw.ready(wall):
                 self._score(w)

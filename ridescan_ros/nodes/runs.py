@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
 
 from ridescan_ros.nodes.calibrator import Calibrator
 from ridescan_ros.nodes.recorder import BagRecorder
@@ -28,11 +27,11 @@ class RunCollector:
             os.makedirs(watch_dir, exist_ok=True)
             self.watcher = FolderWatcher(watch_dir, settle_s, calibrator.known())
 
-    def write(self, topic: str, msgtype: str, msg: Any, t_ns: int) -> None:
-        """Append a received message to the open run, if any."""
+    def write(self, topic: str, msgtype: str, data: bytes, t_ns: int) -> None:
+        """Append a received serialized message to the open run, if any."""
         rec = self.recorder
         if rec is not None:
-            rec.write(topic, msgtype, msg, t_ns)
+            rec.write_raw(topic, msgtype, data, t_ns)
 
     def start(self) -> tuple[bool, str]:
         """Open a new run bag; (started, path or reason)."""
