@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ridescan_ros.service.errors import ServiceError
 
 log = logging.getLogger("ridescan_ros.api")
-HELP_URL = "https://github.com/ridescan/ridescan_ros/blob/main/docs/api.md#error-body-every-error"
+HELP_URL = "/docs"  # the server's own OpenAPI page; docs/sidecar.md lists the codes
 STATUS = {
     "RS-AUTH-001": 401, "RS-AUTH-002": 403, "RS-VAL-001": 400, "RS-VAL-003": 400,
     "RS-VAL-004": 400, "RS-VAL-005": 400, "RS-ROBOT-001": 409, "RS-ROBOT-002": 404,

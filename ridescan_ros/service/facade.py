@@ -10,12 +10,12 @@ from typing import Any
 from ridescan_ros.core.archives import ZipLimits
 from ridescan_ros.core.store import Store
 from ridescan_ros.core.uploads import BlobDir, UploadRefused, check_file_type
-from ridescan_ros.service.access import LOCAL, Principal
+from ridescan_ros.service.access import Principal
 from ridescan_ros.service.errors import ServiceError
 from ridescan_ros.service.executor import Executor, ModelExecutor
 from ridescan_ros.service.files import Files, StagedPart
 from ridescan_ros.service.resources import Resources
-from ridescan_ros.service.tasks import CALIB_STATUS, Tasks
+from ridescan_ros.service.tasks import Tasks
 from ridescan_ros.service.worker import TaskWorker
 
 
@@ -180,5 +180,3 @@ class RideScanService:
             raise ServiceError("RS-ROBOT-002", "Robot not found", f"no robot with id {robot_id!r}")
         return Principal(org=row["org"], role="admin", key_id=row["owner"])
 
-
-__all__ = ["CALIB_STATUS", "LOCAL", "RideScanService", "ServiceSettings"]
