@@ -80,3 +80,67 @@ def test_default_workers_is_capped() -> None:
     assert default_workers(1) == 1
     assert 1 <= default_workers(100) <= 8
     assert load_many([]) == []
+
+
+def test_large_results_travel_compact_and_unchanged(shared_data: Path) -> None:
+    """Results over PACK_MIN_BYTES come back through a /dev/shm file: same bits, same
+    order, the same array shared by ``t`` and ``header.stamp`` as serially, no file left."""
+    from ridescan_ros.core import parallel
+
+    big = str(shared_data / "sim_spot" / "run_000.mcap")
+    small = str(shared_data / "sim_ur5e" / "run_000.bag")
+    paths = [small, big, small, str(shared_data / "sim_spot" / "run_001.mcap"), big]
+    serial = [_serial(p) for p in paths]
+    parallel_out = load_many(paths, workers=2)
+    assert [r.path for r in parallel_out] == paths
+    for a, b in zip(serial, parallel_out):
+        _assert_same(a, b)
+        for topic, sa in a.streams.items():
+            sb = b.streams[topic]
+            same_a = [k for k, c in sa.columns.items() if c is sa.t]
+            assert same_a == [k for k, c in sb.columns.items() if c is sb.t]
+    leftovers = os.path.join(parallel._pack_dir(), f"{parallel._PACK_PREFIX}{os.getpid()}-*")
+    assert not __import__("glob").glob(leftovers)
+
+
+def test_pack_round_trip_keeps_empty_streams(shared_data: Path) -> None:
+    from ridescan_ros.core import parallel
+    from ridescan_ros.core.telemetry import Stream
+
+    rec = load_recording(shared_data / "sim_spot" / "run_000.mcap")
+    rec.streams["/empty"] = Stream("/empty", "std_msgs/msg/Float64", np.zeros(0), {"data": np.zeros(0)})
+    packed = parallel._pack(rec, os.getpid())
+    assert isinstance(packed, parallel._Packed) and os.path.exists(packed.file)
+    back = parallel._unpack(packed)
+    assert not os.path.exists(packed.file)
+    _assert_same(rec, back)
+
+
+def test_small_inputs_read_in_process_unless_workers_given(shared_data: Path) -> None:
+    from ridescan_ros.core import parallel
+
+    paths = [str(shared_data / "sim_ur5e" / "run_000.bag"), str(shared_data / "panda_unsupported" / "joint_states.bag")]
+    assert sum(parallel._input_bytes(p) for p in paths) < parallel.PARALLEL_MIN_BYTES
+    auto, forced = load_many(paths), load_many(paths, workers=2)
+    for a, b, c in zip([_serial(p) for p in paths], auto, forced):
+        _assert_same(a, b)
+        _assert_same(a, c)
+
+
+def test_with_threads_running_workers_are_not_forked(shared_data: Path) -> None:
+    """A threaded process (node, server, torch) gets forkserver workers; same results."""
+    import threading
+
+    from ridescan_ros.core.parallel import start_method
+
+    paths = [str(shared_data / "sim_spot" / "run_000.mcap"), str(shared_data / "sim_ur5e" / "run_000.bag")]
+    ev = threading.Event()
+    th = threading.Thread(target=ev.wait)
+    th.start()
+    try:
+        assert start_method() in ("forkserver", "spawn")
+        for a, b in zip([_serial(p) for p in paths], load_many(paths, workers=2)):
+            _assert_same(a, b)
+    finally:
+        ev.set()
+        th.join()
