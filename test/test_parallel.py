@@ -144,3 +144,50 @@ def test_with_threads_running_workers_are_not_forked(shared_data: Path) -> None:
     finally:
         ev.set()
         th.join()
+
+
+def _spot_paths(shared_data: Path, tmp_path: Path) -> list[str]:
+    return [str(shared_data / "sim_spot" / "run_000.mcap"), str(tmp_path / "missing.mcap"),
+            str(shared_data / "sim_ur5e" / "run_000.bag"), str(shared_data / "sim_spot" / "run_001.mcap"),
+            str(shared_data / "sim_spot" / "run_002.mcap")]
+
+
+def test_prefetcher_gives_serial_results_in_order(shared_data: Path, tmp_path: Path) -> None:
+    from ridescan_ros.core import parallel
+    from ridescan_ros.core.parallel import Prefetcher
+
+    paths = _spot_paths(shared_data, tmp_path)
+    with Prefetcher(paths) as reads:
+        got = list(reads)
+    assert [p for p, _ in got] == paths
+    for a, (_, b) in zip([_serial(p) for p in paths], got):
+        _assert_same(a, b)
+    assert not __import__("glob").glob(os.path.join(parallel._pack_dir(), f"{parallel._PACK_PREFIX}{os.getpid()}x*"))
+    with Prefetcher(paths) as reads:  # abandoned after one file: worker stopped, nothing left
+        next(iter(reads))
+    assert not __import__("glob").glob(os.path.join(parallel._pack_dir(), f"{parallel._PACK_PREFIX}{os.getpid()}x*"))
+
+
+def test_prefetcher_survives_a_file_that_kills_its_reader(shared_data: Path, tmp_path: Path, monkeypatch) -> None:
+    import pytest
+
+    from ridescan_ros.core import readers
+    from ridescan_ros.core.parallel import CRASH_REASON, Prefetcher, start_method
+
+    if start_method() != "fork":
+        pytest.skip("the killer is patched in; only a forked worker inherits the patch")
+    paths = _spot_paths(shared_data, tmp_path)
+    real = readers.load_recording
+
+    def killer(path, **kw):  # type: ignore[no-untyped-def]
+        if str(path) == paths[2]:
+            os._exit(3)
+        return real(path, **kw)
+
+    monkeypatch.setattr(readers, "load_recording", killer)
+    with Prefetcher(paths) as reads:
+        got = dict(reads)
+    monkeypatch.setattr(readers, "load_recording", real)
+    assert isinstance(got[paths[2]], RecordingError) and CRASH_REASON in str(got[paths[2]])
+    for p in (paths[0], paths[3], paths[4]):
+        _assert_same(_serial(p), got[p])

@@ -30,24 +30,37 @@ def run(args: argparse.Namespace) -> int:
 
     Returns 0 when every recording was scored, 1 when some could not be.
     """
+    from ridescan_ros.core.parallel import Prefetcher
     from ridescan_ros.model import dataset
-    from ridescan_ros.model.scorer import Scorer
 
-    try:
-        scorer = Scorer.load(args.model, device=args.device)
-    except (RideScanError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
     paths = dataset.expand(args.paths)
+    # Reading starts now, in a worker process, while this one imports torch and loads the
+    # model; later files are read while the one before is scored (core.parallel).
+    with Prefetcher(paths) as reads:
+        from ridescan_ros.model.scorer import Scorer
+
+        try:
+            scorer = Scorer.load(args.model, device=args.device)
+        except (RideScanError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        return _score_all(args, scorer, reads)
+
+
+def _score_all(args: argparse.Namespace, scorer, reads) -> int:  # type: ignore[no-untyped-def]
+    from ridescan_ros.core.errors import RecordingError
+
     if args.plot:
         Path(args.plot).mkdir(parents=True, exist_ok=True)
     failed = 0
     if not args.json:
         print(f"model {scorer.model_version} ({scorer.profile.name}); risk >= 50 is critical")
         print(f"{'risk':>6s} {'':8s} {'windows':>7s}  {'file':40s} top signals")
-    for path in paths:
+    for path, rec in reads:
         try:
-            s = scorer.score_path(path)
+            if isinstance(rec, RecordingError):
+                raise rec
+            s = scorer.score_recording(rec)
         except RideScanError as err:
             failed += 1
             if args.json:

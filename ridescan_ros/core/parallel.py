@@ -27,6 +27,7 @@ What makes the pool pay on two cores (bench/results/ingest.md, "load_many" secti
 from __future__ import annotations
 
 import glob
+import itertools
 import multiprocessing
 import os
 import sys
@@ -58,6 +59,7 @@ PARALLEL_MIN_BYTES = 16 << 20
 PACK_MIN_BYTES = 1 << 20
 _PACK_PREFIX = "ridescan-load-"
 _PRELOAD = ["__main__", "ridescan_ros.core.readers", "ridescan_ros.core.parallel"]
+_CALLS = itertools.count()
 
 
 def default_workers(n_items: int) -> int:
@@ -125,9 +127,9 @@ def _arrays(rec: Recording) -> list[np.ndarray]:
     return out
 
 
-def _pack(rec: Recording, owner: int) -> Recording | _Packed:
-    """Worker side: arrays into one file named after the parent ``owner``; small or
-    object-typed results are returned as they are."""
+def _pack(rec: Recording, owner: str) -> Recording | _Packed:
+    """Worker side: arrays into one file named after the parent call's ``owner`` token;
+    small or object-typed results are returned as they are."""
     slots = _arrays(rec)
     first: dict[int, int] = {}
     layout: list[tuple[str, tuple[int, ...]] | int] = []
@@ -189,7 +191,13 @@ def _unpack(res: object) -> object:
     return res.shell
 
 
-def _sweep(owner: int) -> None:
+def _owner() -> str:
+    """Token naming one call's result files: process id and call number, so concurrent
+    calls (threads of a server) never sweep each other's files."""
+    return f"{os.getpid()}x{next(_CALLS)}"
+
+
+def _sweep(owner: str) -> None:
     """Remove files of results that never reached this process (a worker died after
     writing, an exception stopped the collection)."""
     for name in glob.glob(os.path.join(_pack_dir(), f"{_PACK_PREFIX}{owner}-*")):
@@ -202,7 +210,7 @@ def _sweep(owner: int) -> None:
 # --- reading ---------------------------------------------------------------------------
 
 
-def _load_one(path: str, opts: tuple[bool, int]) -> Recording | RecordingError | _Packed:
+def _load_one(path: str, opts: tuple[bool, str]) -> Recording | RecordingError | _Packed:
     """Worker body: a read failure is a result, not an exception that stops the map."""
     from ridescan_ros.core.readers import load_recording
 
@@ -211,7 +219,8 @@ def _load_one(path: str, opts: tuple[bool, int]) -> Recording | RecordingError |
         rec = load_recording(path, fast=fast)
     except RecordingError as err:
         return err
-    return _pack(rec, owner) if os.getpid() != owner else rec  # packed only in a worker
+    in_worker = owner.split("x", 1)[0] != str(os.getpid())
+    return _pack(rec, owner) if in_worker else rec
 
 
 def _input_bytes(path: str) -> int:
@@ -240,7 +249,7 @@ def load_many(
     sizes = [_input_bytes(p) for p in items]
     if workers is None and sum(sizes) < PARALLEL_MIN_BYTES:
         workers = 1
-    owner = os.getpid()
+    owner = _owner()
     out: list[Recording | RecordingError] = []
     try:
         results = map_in_processes(_load_one, items, (fast, owner), workers=workers,
@@ -292,3 +301,78 @@ def map_in_processes(
             except BrokenProcessPool as err:
                 out[i] = err
     return out  # type: ignore[return-value]
+
+
+# --- reading ahead ---------------------------------------------------------------------
+
+PREFETCH_MIN_BYTES = 4 << 20
+
+
+class Prefetcher:
+    """``(path, Recording | RecordingError)`` for each path, in order, each read in one
+    worker process while the caller works on the one before; the first starts reading at
+    construction, so a caller that then imports torch and loads a model (``ridescan
+    score``) does both at once on two cores.
+
+    Only used where workers can be forked (see `start_method`) and the files are at least
+    PREFETCH_MIN_BYTES in all; otherwise each file is read in this process when its turn
+    comes, as a plain loop would. A file whose reading kills the worker becomes a
+    `RecordingError`; the files after it are then read in this process. Use as a context
+    manager (or iterate to the end) so the worker is stopped.
+    """
+
+    def __init__(self, paths: Iterable[str | Path], *, fast: bool = True, ahead: int = 1) -> None:
+        self.items = [str(p) for p in paths]
+        self._fast, self._ahead = fast, max(1, int(ahead))
+        self._owner = _owner()
+        self._futures: dict[int, object] = {}
+        self._submitted = 0
+        self._pool: ProcessPoolExecutor | None = None
+        if (self.items and start_method() == "fork"
+                and sum(_input_bytes(p) for p in self.items) >= PREFETCH_MIN_BYTES):
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+            self._top_up(0)
+
+    def _top_up(self, current: int) -> None:
+        while self._pool is not None and self._submitted < len(self.items) \
+                and self._submitted <= current + self._ahead:
+            i = self._submitted
+            self._futures[i] = self._pool.submit(_load_one, self.items[i], (self._fast, self._owner))
+            self._submitted += 1
+
+    def _get(self, i: int) -> Recording | RecordingError:
+        fut = self._futures.pop(i, None)
+        if fut is None:
+            res = _load_one(self.items[i], (self._fast, self._owner))
+        else:
+            try:
+                res = fut.result()  # type: ignore[attr-defined]
+            except BrokenProcessPool:  # the worker reads in order: it died on this file
+                self._stop()
+                return RecordingError(self.items[i], CRASH_REASON)
+            self._top_up(i)
+        return _unpack(res)  # type: ignore[return-value]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        try:
+            for i, path in enumerate(self.items):
+                yield path, self._get(i)
+        finally:
+            self.close()
+
+    def _stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._futures.clear()
+
+    def close(self) -> None:
+        """Stop the worker and remove results nobody collected."""
+        self._stop()
+        _sweep(self._owner)
+
+    def __enter__(self) -> "Prefetcher":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
