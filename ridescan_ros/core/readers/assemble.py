@@ -68,6 +68,9 @@ def _no_numeric_fields(conn: RawConnection, store: Typestore) -> bool:
 def to_recording(path: str, raw: RawBag, *, fast: bool = True) -> Recording:
     """Decode every usable connection of ``raw`` into streams of one `Recording`.
 
+    Consumes ``raw``: each connection's payloads are released once decoded, so the raw
+    bytes and the decoded columns of the whole file are never all held at once.
+
     Raises:
         RecordingError: no messages at all, or none of them could be read.
     """
@@ -110,6 +113,7 @@ def to_recording(path: str, raw: RawBag, *, fast: bool = True) -> Recording:
             skipped[f"{conn.topic} [{conn.msgtype}, no numeric fields]"] += n
             continue
         log_s = ns_to_seconds(np.asarray(conn.log_ns, dtype=np.int64))
+        conn.payloads, conn.log_ns = [], []  # decoded: free the raw bytes before the next one
         if nfail:
             log_s = log_s[ok]
             cols = {k: v[ok] for k, v in cols.items()}
@@ -128,12 +132,15 @@ def to_recording(path: str, raw: RawBag, *, fast: bool = True) -> Recording:
         if len({p[0] for p in plist}) > 1:
             warnings.append(f"{topic}: several message types on one topic; keeping {msgtype}")
             plist = [p for p in plist if p[0] == msgtype]
-        log_s = np.concatenate([p[1] for p in plist])
-        keys = list(dict.fromkeys(k for p in plist for k in p[2]))
-        cols = {
-            k: np.concatenate([p[2].get(k, np.full(p[1].shape[0], np.nan)) for p in plist])
-            for k in keys
-        }
+        if len(plist) == 1:  # one connection per topic (the usual case): no copy
+            log_s, cols = plist[0][1], dict(plist[0][2])
+        else:
+            log_s = np.concatenate([p[1] for p in plist])
+            keys = list(dict.fromkeys(k for p in plist for k in p[2]))
+            cols = {
+                k: np.concatenate([p[2].get(k, np.full(p[1].shape[0], np.nan)) for p in plist])
+                for k in keys
+            }
         rec.streams[topic] = build_stream(topic, msgtype, log_s, cols, ref, warnings)
     rec.messages_read = read
     rec.messages_declared = declared

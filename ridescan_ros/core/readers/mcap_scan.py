@@ -18,7 +18,7 @@ import lz4.frame
 from rosbags.typesys.msg import normalize_msgtype
 
 from ridescan_ros.core.errors import RecordingError
-from ridescan_ros.core.readers.raw import RawBag, RawConnection
+from ridescan_ros.core.readers.raw import RawBag, RawConnection, drop_read_pages
 from ridescan_ros.core.readers.zstdio import decompress_capped
 
 MAGIC = b"\x89MCAP0\r\n"
@@ -87,6 +87,7 @@ def _records(st: _State, buf: bytes | mmap.mmap, pos: int, end: int, bag: RawBag
     a record whose length runs past ``end`` stops the walk (cut file or chunk).
     """
     data_end = False
+    dropped = 0  # file pages handed back so far (drop_read_pages)
     unpack_len, unpack_msg = _LEN.unpack_from, _MSG.unpack_from
     while pos + 9 <= end:
         op = buf[pos]
@@ -118,6 +119,7 @@ def _records(st: _State, buf: bytes | mmap.mmap, pos: int, end: int, bag: RawBag
                 _channel(st, c)
             elif op == _OP_CHUNK:
                 _chunk(st, c, body - 9, bag)
+                dropped = drop_read_pages(buf, pos, dropped)
             elif op == _OP_STATISTICS:
                 st.declared = c.take("Q")
             elif op == _OP_DATA_END:

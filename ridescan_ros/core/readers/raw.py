@@ -7,7 +7,25 @@ means every format shares one decode/time-base path, and the bulk decoder
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass, field
+
+DROP_STEP = 16 << 20
+
+
+def drop_read_pages(buf: object, upto: int, done: int) -> int:
+    """Let the kernel take back the pages of a read-only file mapping before ``upto``
+    (their bytes were already copied out), 16 MB at a time, so a scan's resident memory
+    holds a window of the file rather than all of it (the pages stay in the page cache).
+    ``done`` is the previous return value (start with 0); returns the new one."""
+    if upto - done < DROP_STEP or not isinstance(buf, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
+        return done
+    end = upto - upto % mmap.PAGESIZE
+    try:
+        buf.madvise(mmap.MADV_DONTNEED, done, end - done)
+    except (OSError, ValueError):
+        return upto  # not supported here: stop trying for this window
+    return end
 
 
 @dataclass

@@ -23,7 +23,7 @@ from rosbags.rosbag1 import Reader as Ros1Reader
 from rosbags.typesys.msg import normalize_msgtype
 
 from ridescan_ros.core.errors import RecordingError
-from ridescan_ros.core.readers.raw import RawBag, RawConnection
+from ridescan_ros.core.readers.raw import RawBag, RawConnection, drop_read_pages
 
 MAGIC = b"#ROSBAG V2.0\n"
 MAX_CHUNK_BYTES = 1 << 30
@@ -188,6 +188,7 @@ def scan_chunks(buf: bytes | mmap.mmap, start: int, indexed: bool) -> RawBag:
     bag = RawBag()
     orphans: dict[int, RawConnection] = {}
     pos, chunks, declared = start, 0, 0
+    dropped = 0
     infos: list[tuple[int, int, int]] = []
     while pos < end:
         try:
@@ -225,6 +226,7 @@ def scan_chunks(buf: bytes | mmap.mmap, start: int, indexed: bool) -> RawBag:
                 f"recovered: damaged {what} at byte {pos} ({err}); complete records before it kept"
             )
         pos = dend
+        dropped = drop_read_pages(buf, pos, dropped)
     lost = 0
     for cid, orphan in orphans.items():
         if cid in conns:
