@@ -86,3 +86,45 @@ def test_top_windows_aggregate() -> None:
     assert list(top_index(raw)) == [1, 2]  # ceil(5 % of 40) = 2
     assert window_aggregate(raw) == 3.5
     assert window_aggregate(np.zeros(0)) == 0.0
+
+
+def test_wrench_magnitude_column_is_shared_by_its_components() -> None:
+    from ridescan_ros.model.aggregate import fold_groups, standardised_file_stats
+    from ridescan_ros.model.features import magnitude_groups
+
+    sig = ["wrench.force_x", "wrench.force_y", "wrench.force_z", "wrench.torque_x", "other"]
+    groups = magnitude_groups(sig)
+    assert groups == [[0, 1, 2]]  # torque has only one axis here: no magnitude
+    X = np.random.default_rng(0).normal(size=(300, 5))
+    st = standardised_file_stats(X, np.zeros(5), np.ones(5), 100.0, groups)
+    assert st.shape == (6, 4)
+    per_sig = fold_groups(np.array([1.0, 1.0, 1.0, 1.0, 1.0, 3.0]), 5, groups)
+    assert per_sig.tolist() == [2.0, 2.0, 2.0, 1.0, 1.0] and per_sig.sum() == 8.0
+
+
+def test_shared_fold_terms_equal_each_fold_alone() -> None:
+    """The batched ensemble (window stats once, networks as one product): its feat terms
+    are the mean of each fold's own; residuals are averaged over folds before squaring."""
+    import torch
+
+    from ridescan_ros.model.detector import FoldModel, fold_terms
+    from ridescan_ros.model.network import ResidualNet
+
+    rng = np.random.default_rng(3)
+    sig = ["a.position", "a.velocity", "a.effort", "wrench.force_x"]
+    layout = make_layout(sig)
+    X = rng.normal(size=(400, 4))
+    X[10:20, 3] = np.nan
+    folds = []
+    for k in range(3):
+        torch.manual_seed(k)
+        folds.append(FoldModel(sig_mu=rng.normal(size=4), sig_sd=rng.uniform(0.5, 2, 4),
+                               feat_mu=rng.normal(size=(4, 4)), feat_sd=rng.uniform(0.5, 2, (4, 4)),
+                               in_mu=rng.normal(size=layout.n_inputs), in_sd=rng.uniform(0.5, 2, layout.n_inputs),
+                               res_sd=rng.uniform(0.5, 2, len(layout.targets)),
+                               net=ResidualNet(layout.n_inputs, len(layout.targets), 8).eval()))
+    starts = np.arange(0, 300, 50)
+    f, r = fold_terms(folds, X, starts, 100, layout, 0.01, [])
+    singles = [fold_terms([fm], X, starts, 100, layout, 0.01, []) for fm in folds]
+    np.testing.assert_allclose(f, np.mean([s[0] for s in singles], axis=0), rtol=1e-6)
+    assert f[0, 3] == 0 and f[1, 3] > 0 and (r > 0).any()  # NaN rows 10-19: window 0 only

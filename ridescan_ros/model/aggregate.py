@@ -1,9 +1,14 @@
 """Window scores -> one score per recording (numpy only).
 
-File raw score = ``w_agg * mean(top 5 % window raws) + w_stat * sum_s stat[s]``, where
+File raw score = ``w_feat_agg * mean(top 5 % windows' feat part) + w_res_agg * mean(top 5 %
+windows' residual part) + w_stat * sum_s stat[s]``. The top windows are picked per part, so
+a physics residual is not hidden by windows that are merely unusual in the routine.
 ``stat[s]`` is the mean ``z**2`` of the recording's whole-file statistics of signal ``s``
-(log std, log range, log peak step, first-to-last drift) against the calibration recordings: two-sided, so an
-expected event that did not happen (a missing force transient) raises the score.
+(log std, log range, log peak step, first-to-last drift) against the calibration recordings:
+two-sided, so an expected event that did not happen (a missing force transient) raises the
+score. Wrench force and torque also get a magnitude column (``features.magnitude_groups``)
+whose term is shared by its components. Each of the three weights makes its part average 1
+on held-out normal recordings (``calibration``), so none dominates by its units.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import math
 
 import numpy as np
 
-from ridescan_ros.model.features import STEP_S, file_stats
+from ridescan_ros.model.features import STEP_S, file_stats, with_magnitudes
 
 TOP_FRACTION = 0.05
 
@@ -33,9 +38,22 @@ def window_aggregate(raw: np.ndarray) -> float:
 
 
 def standardised_file_stats(X: np.ndarray, sig_mu: np.ndarray, sig_sd: np.ndarray,
-                            rate_hz: float) -> np.ndarray:
-    """(rows, d) raw grid -> (d, 4) file statistics on calibration-standardised values."""
-    return file_stats((X - sig_mu) / sig_sd, max(1, int(round(STEP_S * rate_hz))))
+                            rate_hz: float, groups: list[list[int]] | None = None) -> np.ndarray:
+    """(rows, d) raw grid -> (d + g, 4) file statistics on calibration-standardised values;
+    the ``g`` extra rows are the magnitudes of ``groups`` (``features.magnitude_groups``)."""
+    Z = (X - sig_mu) / sig_sd
+    if groups:
+        Z = np.concatenate([Z, with_magnitudes(X, sig_sd, groups)[:, X.shape[1]:]], axis=1)
+    return file_stats(Z, max(1, int(round(STEP_S * rate_hz))))
+
+
+def fold_groups(terms: np.ndarray, d: int, groups: list[list[int]] | None) -> np.ndarray:
+    """(d + g,) per-column terms -> (d,) per-signal terms: a magnitude's term is shared
+    equally by its components (so per-signal shares still sum to the file score)."""
+    out = terms[:d].copy()
+    for k, g in enumerate(groups or []):
+        out[g] += terms[d + k] / len(g)
+    return out
 
 
 def stat_terms(st: np.ndarray, mu: np.ndarray, sd: np.ndarray, unscored: list[int]) -> np.ndarray:

@@ -6,6 +6,7 @@ import io
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ridescan_ros.core.errors import ModelError
@@ -53,5 +54,6 @@ def load(model_dir: str | os.PathLike, device: str | torch.device = "cpu") -> tu
         folds.append(FoldModel.from_arrays(arrays, net))
     det = Detector(folds=folds, layout=layout, dt=1.0 / man.rate_hz, window=man.window,
                    stride=man.stride, unscored=unscored(man.profile, man.signals),
-                   w_feat=man.weights["w_feat"], w_res=man.weights["w_res"])
+                   w_feat=np.asarray(man.weights["w_feat"], dtype=np.float64),
+                   w_res=np.asarray(man.weights["w_res"], dtype=np.float64))
     return man, det

@@ -4,6 +4,12 @@ The calibration recordings are split into folds. Each fold model trains on the o
 recordings; the recordings it did not see give the held-out ("out-of-fold") scores from
 which term weights, thresholds and the 0-100 maps are set (``core.risk``). The shipped
 detector averages all fold models, so every recording scored later is unseen by all of them.
+
+Weights, all from held-out (out-of-fold) normal data only: per signal, so each signal's
+window term averages the same (``_signal_weights``); window feat vs residual group by
+inverse variance (``_precision_weights``: the window raw score that varies least on normal
+windows, which sets how quiet the live score is); file-level parts (feat aggregate,
+residual aggregate, whole-file statistics) each averaging 1 on held-out normal recordings.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from ridescan_ros.core.profiles import get_profile
 from ridescan_ros.model import aggregate, artifacts, dataset
 from ridescan_ros.model.detector import (Detector, fit_fold_stats, nan_stats,
                                          residual_training_rows, set_residual_scale)
-from ridescan_ros.model.features import make_layout, unscored
+from ridescan_ros.model.features import magnitude_groups, make_layout, unscored
 from ridescan_ros.model.network import cpu_threads, pick_device
 from ridescan_ros.model.training import train_residual
 
@@ -138,18 +144,26 @@ def calibrate(paths, robot_type, out_dir, *, epochs=100, batch_size=128, device=
                                                    win, layout, det.dt, det.unscored)
     train_s = time.perf_counter() - t_train
     _emit(progress, "calibrating", files_done=n, files_total=n, epoch=epochs, epochs=epochs)
-    det.w_feat = _unit_weight(np.concatenate([f.sum(axis=1) for f in oof_feat]))
-    det.w_res = _unit_weight(np.concatenate([r.sum(axis=1) for r in oof_res])) if layout.active else 0.0
-    oof_raw = [det.w_feat * f.sum(axis=1) + det.w_res * r.sum(axis=1) for f, r in zip(oof_feat, oof_res)]
+    wf = _signal_weights(np.concatenate(oof_feat))
+    wr = _signal_weights(np.concatenate(oof_res)) if layout.active else np.zeros(len(signals))
+    a_f, a_r = _precision_weights([np.concatenate(oof_feat) @ wf, np.concatenate(oof_res) @ wr])
+    det.w_feat, det.w_res = a_f * wf, a_r * wr
+    oof_fc = [f * det.w_feat for f in oof_feat]
+    oof_rc = [r * det.w_res for r in oof_res]
+    oof_raw = [f.sum(axis=1) + r.sum(axis=1) for f, r in zip(oof_fc, oof_rc)]
     window_map = risk.fit_quantile(np.concatenate(oof_raw), risk.WINDOW_ALPHA)
     all_rows = np.concatenate(frames)
     sig_mu, sig_sd = nan_stats(all_rows)
-    st = np.stack([aggregate.standardised_file_stats(X, sig_mu, sig_sd, rate) for X in frames])
+    groups = magnitude_groups(signals)
+    st = np.stack([aggregate.standardised_file_stats(X, sig_mu, sig_sd, rate, groups) for X in frames])
     loo_mu, loo_sd = aggregate.loo_stats(st)
     stat_raw = np.array([aggregate.stat_terms(st[i], loo_mu[i], loo_sd[i], det.unscored).sum() for i in range(n)])
-    agg_raw = np.array([aggregate.window_aggregate(r) for r in oof_raw])
-    w_agg, w_stat = _unit_weight(agg_raw), _unit_weight(stat_raw)
-    file_raw = w_agg * agg_raw + w_stat * stat_raw
+    feat_agg = np.array([aggregate.window_aggregate(f.sum(axis=1)) for f in oof_fc])
+    res_agg = np.array([aggregate.window_aggregate(r.sum(axis=1)) for r in oof_rc])
+    terms = [feat_agg, res_agg, stat_raw]
+    units = [_unit_weight(t) for t in terms]
+    w_fagg, w_ragg, w_stat = units
+    file_raw = w_fagg * feat_agg + w_ragg * res_agg + w_stat * stat_raw
     file_map = risk.fit_lognormal(file_raw, risk.FILE_ALPHA)
     file_mu, file_sd = aggregate.mean_sd(st)
     _emit(progress, "saving", files_done=n, files_total=n, epoch=epochs, epochs=epochs)
@@ -158,7 +172,8 @@ def calibrate(paths, robot_type, out_dir, *, epochs=100, batch_size=128, device=
         profile=profile.name, signals=signals, rate_hz=rate, window=win, stride=stride,
         max_gap_s=dataset.MAX_GAP_S, layout=layout.to_dict(), folds=[f.arrays() for f in det.folds],
         hidden=HIDDEN if layout.active and epochs > 0 else 0,
-        weights={"w_feat": det.w_feat, "w_res": det.w_res, "w_agg": w_agg, "w_stat": w_stat,
+        weights={"w_feat": np.asarray(det.w_feat).tolist(), "w_res": np.asarray(det.w_res).tolist(),
+                 "w_feat_agg": w_fagg, "w_res_agg": w_ragg, "w_stat": w_stat,
                  "top_fraction": aggregate.TOP_FRACTION},
         file_stats={"sig_mu": sig_mu, "sig_sd": sig_sd, "mu": file_mu, "sd": file_sd},
         window_risk=window_map.to_dict(), file_risk=file_map.to_dict(),
@@ -182,6 +197,36 @@ def calibrate(paths, robot_type, out_dir, *, epochs=100, batch_size=128, device=
         files_used=n, file_errors=errors, seconds=time.perf_counter() - t_start, signals=signals,
         window_threshold=window_map.threshold, file_threshold=file_map.threshold,
         holdout_file_risk=man.holdout["file_risk"], final_loss=losses[-1] if losses else None)
+
+
+def _signal_weights(terms: np.ndarray) -> np.ndarray:
+    """(n_windows, d) held-out terms -> (d,) weights under which every signal with a
+    non-zero term averages ``1 / n_signals`` on held-out normal windows (their sum averages
+    1): a signal whose held-out windows routinely sit far from the training windows (run-to-run
+    drift, a routine that varies) is scaled down instead of drowning the others. The mean
+    is floored at a tenth of the median signal's, so a signal that is near-constant in
+    calibration does not get an unbounded weight."""
+    m = np.nanmean(terms, axis=0) if terms.size else np.zeros(terms.shape[1])
+    active = m > 1e-12
+    if not active.any():
+        return np.zeros(terms.shape[1])
+    floor = 0.1 * float(np.median(m[active]))
+    return np.where(active, 1.0 / (active.sum() * np.maximum(m, floor)), 0.0)
+
+
+def _precision_weights(terms: list[np.ndarray]) -> list[float]:
+    """Weights (summing to 1) of terms that each average 1 on held-out normal data:
+    inverse-variance, i.e. the combination whose held-out normal scores vary least around
+    their mean (terms treated as independent). A term that is noisy on normal recordings
+    (a window score that follows the routine) counts less than one that is steady on them
+    (a physics residual). All-zero terms get weight 0."""
+    inv = []
+    for t in terms:
+        t = np.asarray(t, dtype=np.float64)
+        m = float(np.mean(t)) if t.size else 0.0
+        inv.append(0.0 if m <= 1e-12 else 1.0 / max(float(np.var(t / m)), 1e-6))
+    tot = sum(inv)
+    return [v / tot if tot > 0 else 0.0 for v in inv]
 
 
 def _unit_weight(terms: np.ndarray) -> float:

@@ -6,10 +6,15 @@ kinematics, a ``ResidualNet`` predicting effort/wrench. Its per-window, per-sign
 
 * ``feat[s]`` = mean over the 4 statistics of ``z**2`` (z against calibration windows:
   two-sided, so a force transient that is missing counts like one that is too big);
-* ``res[s]``  = mean over the window's rows of ``(residual / residual sd)**2`` for targets.
+* ``res[s]``  = ``mean(residual / residual sd)**2`` over the window's rows, for targets:
+  the square of the window's mean standardised residual. Load, gain and friction faults
+  shift the residual persistently, while the effort sensor's white noise averages out over
+  the window; averaging the squares instead would keep that noise in every window
+  (measured on sim_spot: friction and foot-slip runs separate much better this way).
 
-The ``Detector`` averages its folds' terms and weighs them so each term averages 1 on
-held-out normal windows; ``raw = sum_s contribution[s]``.
+The ``Detector`` averages its folds' terms and weighs them per signal (``calibration``:
+every signal averages the same on held-out normal windows, then the feat and res groups
+are combined by inverse variance); ``raw = sum_s contribution[s]``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import torch
 
 from ridescan_ros.model.features import Layout, residual_inputs, window_stats
 from ridescan_ros.model.network import ResidualNet, cpu_threads
-from ridescan_ros.model.training import predict
+from ridescan_ros.model.training import predict, predict_folds
 
 Z2_CAP = 1e4  # one absurd value should not hide every other signal's share
 
@@ -66,40 +71,72 @@ class FoldModel:
     def terms(self, X: np.ndarray, starts: np.ndarray, w: int, layout: Layout, dt: float,
               unscored: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """(rows, d) raw frame -> feat (n, d), res (n, d) unweighted terms of the windows
-        starting at ``starts`` (``w`` rows each).
+        starting at ``starts`` (``w`` rows each); see ``fold_terms``."""
+        return fold_terms([self], X, starts, w, layout, dt, unscored)
 
-        Signals with any NaN in a window get feat 0 there (unknown is not anomalous); NaN
-        targets drop out of the residual mean; NaN inputs are imputed with the calibration
-        mean (the caller reports missing signals). Residuals use each window's interior
-        rows ``[s+1, s+w-1)``, whose inputs do not depend on rows outside the window.
-        """
-        n, d = starts.size, X.shape[1]
-        feat, res = np.zeros((n, d)), np.zeros((n, d))
-        if n == 0:
-            return feat, res
-        nan = ~np.isfinite(X)
-        Xi = np.where(nan, self.sig_mu, X)
-        Z = (Xi - self.sig_mu) / self.sig_sd
-        zf = (window_stats(_cut(Z, starts, w)) - self.feat_mu) / self.feat_sd
-        feat = np.minimum(zf * zf, Z2_CAP).mean(axis=2)
-        feat[_cut(nan, starts, w).any(axis=1)] = 0.0
-        feat[:, unscored] = 0.0
-        if self.net is None or not layout.active:
-            return feat, res
-        x = residual_inputs(Xi, layout, dt)
-        valid = np.isfinite(x).all(axis=1)
-        yhat = predict(self.net, (x[valid] - self.in_mu) / self.in_sd)
-        t_nan = nan[valid][:, layout.targets]
-        r = (Z[valid][:, layout.targets] - yhat) / self.res_sd
-        r2 = np.zeros((X.shape[0], len(layout.targets)))
-        ok = np.zeros_like(r2)
-        r2[valid] = np.where(t_nan, 0.0, np.minimum(r * r, Z2_CAP))
-        ok[valid] = ~t_nan
-        cs = np.concatenate([np.zeros((1, r2.shape[1])), np.cumsum(r2, axis=0)])
-        cc = np.concatenate([np.zeros((1, r2.shape[1])), np.cumsum(ok, axis=0)])
-        a, b = starts + 1, starts + w - 1
-        res[:, layout.targets] = (cs[b] - cs[a]) / np.maximum(cc[b] - cc[a], 1)
+
+def fold_terms(folds: list[FoldModel], X: np.ndarray, starts: np.ndarray, w: int, layout: Layout,
+               dt: float, unscored: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over ``folds`` of their unweighted per-window, per-signal terms (feat, res).
+
+    Signals with any NaN in a window get feat 0 there (unknown is not anomalous); NaN
+    targets drop out of the residual mean (``res`` is the squared window mean of the
+    fold-averaged standardised residual); NaN inputs are imputed with each fold's
+    calibration mean (the caller reports missing signals). Residuals use each window's
+    interior rows ``[s+1, s+w-1)``, whose inputs do not depend on rows outside the window.
+
+    Work shared by the folds is done once: window mean/std/min/max are computed in
+    physical units and mapped to each fold's standardisation (an affine map, exact up to
+    rounding), and the fold networks run as one batched float32 product.
+    """
+    n, d, K = starts.size, X.shape[1], len(folds)
+    feat, res = np.zeros((n, d)), np.zeros((n, d))
+    if n == 0 or K == 0:
         return feat, res
+    nan = ~np.isfinite(X)
+    any_nan = bool(nan.any())
+    X0 = np.where(nan, 0.0, X) if any_nan else X
+    st = window_stats(_cut(X0, starts, w))  # (n, d, 4) physical units
+    mu = np.stack([f.sig_mu for f in folds])[:, None, :]  # (K, 1, d)
+    sd = np.stack([f.sig_sd for f in folds])[:, None, :]
+    stz = np.empty((K,) + st.shape)
+    for j in (0, 2, 3):  # mean, min, max: shift and scale
+        stz[..., j] = (st[None, :, :, j] - mu) / sd
+    stz[..., 1] = st[None, :, :, 1] / sd  # std: scale only
+    fmu = np.stack([f.feat_mu for f in folds])[:, None]  # (K, 1, d, 4)
+    fsd = np.stack([f.feat_sd for f in folds])[:, None]
+    zf = (stz - fmu) / fsd
+    feat = np.minimum(zf * zf, Z2_CAP).mean(axis=(0, 3))
+    if any_nan:
+        feat[_cut(nan, starts, w).any(axis=1)] = 0.0
+    feat[:, unscored] = 0.0
+    nets = [f.net for f in folds]
+    if not layout.active or any(net is None for net in nets):
+        return feat, res
+    tg = layout.targets
+    cols = [c for j in layout.joints for c in j] + list(layout.attitude)
+    if nan[:, cols].any():  # each fold imputes missing inputs with its own calibration mean
+        xs = np.stack([residual_inputs(np.where(nan, f.sig_mu, X), layout, dt) for f in folds])
+    else:
+        xs = residual_inputs(X, layout, dt)[None]
+    valid = np.isfinite(xs[0]).all(axis=1)
+    in_mu = np.stack([f.in_mu for f in folds])[:, None, :].astype(np.float32)
+    in_sd = np.stack([f.in_sd for f in folds])[:, None, :].astype(np.float32)
+    xin = (xs[:, valid].astype(np.float32) - in_mu) / in_sd  # (K, rows, n_in)
+    yhat = predict_folds(nets, xin)  # (K, rows, n_t) float32
+    Xt = X0[:, tg][valid]  # NaN targets are masked below, whatever stands in for them
+    r = ((Xt[None] - mu[:, :, tg]) / sd[:, :, tg] - yhat) / np.stack([f.res_sd for f in folds])[:, None, :]
+    t_nan = nan[valid][:, tg]
+    r1 = np.zeros((X.shape[0], len(tg)))
+    r1[valid] = np.where(t_nan, 0.0, r.mean(axis=0))
+    ok = np.zeros_like(r1)
+    ok[valid] = ~t_nan
+    cs = np.concatenate([np.zeros((1, r1.shape[1])), np.cumsum(r1, axis=0)])
+    cc = np.concatenate([np.zeros((1, r1.shape[1])), np.cumsum(ok, axis=0)])
+    a, b = starts + 1, starts + w - 1
+    m = (cs[b] - cs[a]) / np.maximum(cc[b] - cc[a], 1)
+    res[:, tg] = np.minimum(m * m, Z2_CAP)
+    return feat, res
 
 
 def _cut(A: np.ndarray, starts: np.ndarray, w: int) -> np.ndarray:
@@ -152,7 +189,12 @@ def set_residual_scale(fm: FoldModel, net: ResidualNet, x: np.ndarray, y: np.nda
 
 @dataclass
 class Detector:
-    """Ensemble of fold models; scores are averages of their per-signal terms."""
+    """Ensemble of fold models; scores are averages of their per-signal terms.
+
+    ``w_feat`` and ``w_res`` are per-signal weights (``calibration`` sets them from
+    held-out normal windows); a window's contribution of signal ``s`` is
+    ``w_feat[s] * feat[s] + w_res[s] * res[s]`` and its raw score is their sum.
+    """
 
     folds: list[FoldModel]
     layout: Layout
@@ -160,21 +202,23 @@ class Detector:
     window: int
     stride: int
     unscored: list[int] = field(default_factory=list)
-    w_feat: float = 1.0
-    w_res: float = 1.0
+    w_feat: np.ndarray | float = 1.0
+    w_res: np.ndarray | float = 1.0
 
-    def contributions(self, X: np.ndarray) -> np.ndarray:
-        """(rows, d) raw frame -> (n_windows, d) per-signal contributions (rows sum to raw)
+    def parts(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, d) raw frame -> weighted (feat, res) contributions, each (n_windows, d),
         for windows ``k`` = rows ``[k*stride, k*stride+window)``."""
         from ridescan_ros.core.frame import window_starts
 
         starts = window_starts(X.shape[0], self.window, self.stride)
-        out = np.zeros((starts.size, X.shape[1]))
         with cpu_threads(1):
-            for fm in self.folds:
-                f, r = fm.terms(X, starts, self.window, self.layout, self.dt, self.unscored)
-                out += self.w_feat * f + self.w_res * r
-        return out / max(len(self.folds), 1)
+            f, r = fold_terms(self.folds, X, starts, self.window, self.layout, self.dt, self.unscored)
+        return f * np.asarray(self.w_feat), r * np.asarray(self.w_res)
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """(rows, d) raw frame -> (n_windows, d) per-signal contributions (rows sum to raw)."""
+        f, r = self.parts(X)
+        return f + r
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """All fold networks in one state_dict (keys ``fold<k>.<param>``)."""

@@ -121,6 +121,34 @@ def window_stats(Zw: np.ndarray) -> np.ndarray:
     return np.stack([Zw.mean(axis=1), Zw.std(axis=1), Zw.min(axis=1), Zw.max(axis=1)], axis=2)
 
 
+MAGNITUDE_GROUPS = ("wrench.force_", "wrench.torque_")
+
+
+def magnitude_groups(signals: list[str]) -> list[list[int]]:
+    """Column triples (x, y, z) whose vector magnitude is a derived file-statistic column.
+
+    A wrench's magnitude does not depend on how the tool is oriented while it grasps, so a
+    force transient that is missing (an apple that did not detach) shows in ``|F|`` even
+    when it is spread differently over the axes from pick to pick.
+    """
+    idx = {s: i for i, s in enumerate(signals)}
+    out = []
+    for pre in MAGNITUDE_GROUPS:
+        cols = [idx.get(f"{pre}{a}") for a in "xyz"]
+        if all(c is not None for c in cols):
+            out.append([int(c) for c in cols])
+    return out
+
+
+def with_magnitudes(X: np.ndarray, sig_sd: np.ndarray, groups: list[list[int]]) -> np.ndarray:
+    """(rows, d) physical values -> (rows, d + len(groups)): each group's magnitude appended,
+    divided by the mean calibration sd of its components (a common unit, not centred)."""
+    if not groups:
+        return X
+    mags = [np.sqrt((X[:, g] ** 2).sum(axis=1)) / float(np.mean(sig_sd[g])) for g in groups]
+    return np.concatenate([X, np.stack(mags, axis=1)], axis=1)
+
+
 def file_stats(Z: np.ndarray, step_rows: int) -> np.ndarray:
     """(rows, d) standardised values of a whole recording -> (d, 4) statistics.
 

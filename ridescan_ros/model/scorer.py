@@ -14,6 +14,7 @@ from ridescan_ros.core.profiles import Profile, SignalSet, get_profile
 from ridescan_ros.core.risk import RiskMap
 from ridescan_ros.core.telemetry import Recording
 from ridescan_ros.model import aggregate, artifacts, dataset
+from ridescan_ros.model.features import magnitude_groups
 
 TOP_SIGNALS = 5
 
@@ -81,6 +82,9 @@ class Scorer:
         self._sig_mu, self._sig_sd = np.asarray(fs["sig_mu"]), np.asarray(fs["sig_sd"])
         self._st_mu, self._st_sd = np.asarray(fs["mu"], float), np.asarray(fs["sd"], float)
         self._w = manifest.weights
+        groups = magnitude_groups(self.signals)
+        # models saved before magnitude columns existed have one statistics row per signal
+        self._groups = groups if self._st_mu.shape[0] == len(self.signals) + len(groups) else []
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike, device: str = "cpu") -> "Scorer":
@@ -106,10 +110,11 @@ class Scorer:
 
     def score_frame(self, frame: SignalFrame) -> WindowScores:
         """Score every complete window of a frame (window k = rows [k*stride, k*stride+window))."""
-        X = self._matrix(frame)
-        contrib = self.detector.contributions(X)
+        return self._window_scores(frame, self.detector.contributions(self._matrix(frame)))
+
+    def _window_scores(self, frame: SignalFrame, contrib: np.ndarray) -> WindowScores:
         raw = contrib.sum(axis=1)
-        starts = window_starts(X.shape[0], self.window, self.stride)
+        starts = window_starts(frame.X.shape[0], self.window, self.stride)
         t_start = frame.t0 + starts / frame.rate_hz
         return WindowScores(risk=self.window_map.risk(raw), raw=raw, contributions=contrib,
                             t_start=t_start, t_end=t_start + self.window / frame.rate_hz)
@@ -118,8 +123,9 @@ class Scorer:
         """Score one recording (raises ``WrongRobotError`` for another robot's recording)."""
         prepared = dataset.prepare(rec, self.profile)
         frame = dataset.to_frame(prepared.signals, self.signals, self.rate_hz)
-        ws = self.score_frame(frame)
         X = self._matrix(frame)
+        fc, rc = self.detector.parts(X)
+        ws = self._window_scores(frame, fc + rc)
         warnings = list(rec.warnings)
         missing = [s for j, s in enumerate(self.signals) if not np.isfinite(X[:, j]).any()]
         if missing:
@@ -129,12 +135,14 @@ class Scorer:
         if ws.raw.size == 0:
             warnings.append(f"shorter than one {self.window / self.rate_hz:.2f} s window: "
                             "only whole-recording statistics scored")
-        st = aggregate.standardised_file_stats(X, self._sig_mu, self._sig_sd, self.rate_hz)
-        stat = aggregate.stat_terms(st, self._st_mu, self._st_sd, self.detector.unscored)
-        top = aggregate.top_index(ws.raw, self._w["top_fraction"])
+        st = aggregate.standardised_file_stats(X, self._sig_mu, self._sig_sd, self.rate_hz, self._groups)
+        stat = aggregate.fold_groups(aggregate.stat_terms(st, self._st_mu, self._st_sd, self.detector.unscored),
+                                     len(self.signals), self._groups)
         per_sig = self._w["w_stat"] * stat
-        if top.size:
-            per_sig = per_sig + self._w["w_agg"] * ws.contributions[top].mean(axis=0)
+        for part, key in ((fc, "w_feat_agg"), (rc, "w_res_agg")):
+            top = aggregate.top_index(part.sum(axis=1), self._w["top_fraction"])
+            if top.size:
+                per_sig = per_sig + self._w.get(key, self._w.get("w_agg", 0.0)) * part[top].mean(axis=0)
         raw = float(per_sig.sum())
         rel = ws.t_start - frame.t0
         return FileScore(
