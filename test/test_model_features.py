@@ -127,4 +127,15 @@ def test_shared_fold_terms_equal_each_fold_alone() -> None:
     f, r = fold_terms(folds, X, starts, 100, layout, 0.01, [])
     singles = [fold_terms([fm], X, starts, 100, layout, 0.01, []) for fm in folds]
     np.testing.assert_allclose(f, np.mean([s[0] for s in singles], axis=0), rtol=1e-6)
+    # residual: each fold's own network on its own standardisation, averaged, window mean squared
+    x = residual_inputs(np.where(np.isfinite(X), X, 0.0), layout, 0.01)
+    tg = layout.targets
+    rs = []
+    for fm in folds:
+        with torch.no_grad():
+            yhat = fm.net(torch.from_numpy(((x[1:-1] - fm.in_mu) / fm.in_sd).astype(np.float32))).double().numpy()
+        rs.append(((X[1:-1][:, tg] - fm.sig_mu[tg]) / fm.sig_sd[tg] - yhat) / fm.res_sd)
+    rm = np.mean(rs, axis=0)  # rows 1..398
+    want = np.array([np.nanmean(rm[s:s + 98], axis=0) ** 2 for s in starts])  # rows s+1..s+98, NaN targets left out
+    np.testing.assert_allclose(r[:, tg], want, rtol=1e-3, atol=1e-6)
     assert f[0, 3] == 0 and f[1, 3] > 0 and (r > 0).any()  # NaN rows 10-19: window 0 only

@@ -26,7 +26,7 @@ import torch
 
 from ridescan_ros.model.features import Layout, residual_inputs, window_stats
 from ridescan_ros.model.network import ResidualNet, cpu_threads
-from ridescan_ros.model.training import predict, predict_folds
+from ridescan_ros.model.training import ensemble_forward, predict
 
 Z2_CAP = 1e4  # one absurd value should not hide every other signal's share
 
@@ -87,7 +87,8 @@ def fold_terms(folds: list[FoldModel], X: np.ndarray, starts: np.ndarray, w: int
 
     Work shared by the folds is done once: window mean/std/min/max are computed in
     physical units and mapped to each fold's standardisation (an affine map, exact up to
-    rounding), and the fold networks run as one batched float32 product.
+    rounding), and the fold networks' mean residual is two float32 matrix products
+    (``_mean_residual``).
     """
     n, d, K = starts.size, X.shape[1], len(folds)
     feat, res = np.zeros((n, d)), np.zeros((n, d))
@@ -116,19 +117,15 @@ def fold_terms(folds: list[FoldModel], X: np.ndarray, starts: np.ndarray, w: int
     tg = layout.targets
     cols = [c for j in layout.joints for c in j] + list(layout.attitude)
     if nan[:, cols].any():  # each fold imputes missing inputs with its own calibration mean
-        xs = np.stack([residual_inputs(np.where(nan, f.sig_mu, X), layout, dt) for f in folds])
+        parts = [_mean_residual([f], residual_inputs(np.where(nan, f.sig_mu, X), layout, dt), X0[:, tg], tg)
+                 for f in folds]
+        valid = parts[0][0]
+        rm = np.mean([p[1] for p in parts], axis=0)
     else:
-        xs = residual_inputs(X, layout, dt)[None]
-    valid = np.isfinite(xs[0]).all(axis=1)
-    in_mu = np.stack([f.in_mu for f in folds])[:, None, :].astype(np.float32)
-    in_sd = np.stack([f.in_sd for f in folds])[:, None, :].astype(np.float32)
-    xin = (xs[:, valid].astype(np.float32) - in_mu) / in_sd  # (K, rows, n_in)
-    yhat = predict_folds(nets, xin)  # (K, rows, n_t) float32
-    Xt = X0[:, tg][valid]  # NaN targets are masked below, whatever stands in for them
-    r = ((Xt[None] - mu[:, :, tg]) / sd[:, :, tg] - yhat) / np.stack([f.res_sd for f in folds])[:, None, :]
+        valid, rm = _mean_residual(folds, residual_inputs(X, layout, dt), X0[:, tg], tg)
     t_nan = nan[valid][:, tg]
     r1 = np.zeros((X.shape[0], len(tg)))
-    r1[valid] = np.where(t_nan, 0.0, r.mean(axis=0))
+    r1[valid] = np.where(t_nan, 0.0, rm)  # NaN targets: whatever stood in is masked here
     ok = np.zeros_like(r1)
     ok[valid] = ~t_nan
     cs = np.concatenate([np.zeros((1, r1.shape[1])), np.cumsum(r1, axis=0)])
@@ -137,6 +134,61 @@ def fold_terms(folds: list[FoldModel], X: np.ndarray, starts: np.ndarray, w: int
     m = (cs[b] - cs[a]) / np.maximum(cc[b] - cc[a], 1)
     res[:, tg] = np.minimum(m * m, Z2_CAP)
     return feat, res
+
+
+def _mean_residual(folds: list[FoldModel], x: np.ndarray, Xt: np.ndarray, tg: list[int]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Rows where the inputs ``x`` are finite, and there the folds' mean standardised
+    residual ``mean_k((Xt - mu_k) / sd_k - net_k(x_k)) / res_sd_k``.
+
+    Every fold's input standardisation is an affine map of one common standardisation
+    ``x_c``, so it is folded into that fold's first-layer weights (in float64; the maps are
+    close to identity, so nothing cancels in float32). The linear parts of all folds then
+    add up to one matrix, their hidden layers stack side by side, and the ensemble is
+    ``x_c @ [L; W1] -> silu -> @ W2``: two products instead of one small network per fold.
+    """
+    valid = np.isfinite(x).all(axis=1)
+    ens = _ensemble(folds, tg)
+    xc = ((x[valid] - ens["m_c"]) / ens["s_c"]).astype(np.float32)
+    pred = ensemble_forward(ens["w_in"], ens["b_in"], ens["w_out"], xc)  # mean_k net_k / res_sd_k
+    return valid, Xt[valid] * ens["g"] - ens["e"] - pred
+
+
+def _ensemble(folds: list[FoldModel], tg: list[int]) -> dict:
+    """Combined float32 weights of the folds' networks (cached on the first fold, keyed by
+    the identity of every fold, network and normalisation array they are built from)."""
+    key = (tuple((id(f), id(f.net), id(f.res_sd), id(f.in_mu)) for f in folds), tuple(tg))
+    cache = getattr(folds[0], "_ens_cache", None)
+    if cache is not None and cache[0] == key:
+        return cache[1]
+    K = len(folds)
+    m_c = np.mean([f.in_mu for f in folds], axis=0)
+    s_c = np.mean([f.in_sd for f in folds], axis=0)
+    lin_w, lin_b, w1, b1, w2 = 0.0, 0.0, [], [], []
+    g, e = 0.0, 0.0
+    for f in folds:
+        tg_mu, tg_sd = f.sig_mu[tg], f.sig_sd[tg]
+        rs = f.res_sd
+        sd_ = f.net.state_dict()
+        L, l0 = sd_["linear.weight"].double().numpy(), sd_["linear.bias"].double().numpy()
+        W1, c1 = sd_["mlp.0.weight"].double().numpy(), sd_["mlp.0.bias"].double().numpy()
+        W2, c2 = sd_["mlp.2.weight"].double().numpy(), sd_["mlp.2.bias"].double().numpy()
+        a, b = s_c / f.in_sd, (m_c - f.in_mu) / f.in_sd  # x_k = x_c * a + b
+        lin_w = lin_w + (L * a) / rs[:, None] / K
+        lin_b = lin_b + (L @ b + l0 + c2) / rs / K
+        w1.append(W1 * a)
+        b1.append(W1 @ b + c1)
+        w2.append(W2 / rs[:, None] / K)
+        g = g + 1.0 / (tg_sd * rs) / K
+        e = e + tg_mu / (tg_sd * rs) / K
+    w_in = np.concatenate([lin_w] + w1).T  # (n_in, n_t + K*h)
+    b_in = np.concatenate([lin_b] + b1)
+    ens = {"m_c": m_c, "s_c": s_c, "g": g, "e": e,
+           "w_in": torch.from_numpy(np.ascontiguousarray(w_in, dtype=np.float32)),
+           "b_in": torch.from_numpy(b_in.astype(np.float32)),
+           "w_out": torch.from_numpy(np.ascontiguousarray(np.concatenate(w2, axis=1).T, dtype=np.float32))}
+    folds[0]._ens_cache = (key, ens)
+    return ens
 
 
 def _cut(A: np.ndarray, starts: np.ndarray, w: int) -> np.ndarray:

@@ -72,20 +72,9 @@ def predict(net: ResidualNet, x: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def predict_folds(nets: list[ResidualNet], x: np.ndarray) -> np.ndarray:
-    """(K, rows, n_in) inputs, one slice per network -> (K, rows, n_out) float32.
-
-    The K networks run as batched matrix products (the linear map and the MLP's first
-    layer share one product), not K separate module calls: at scoring time the per-call
-    overhead of small layers is most of the cost.
-    """
-    device = next(nets[0].parameters()).device
-    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
-    w_in = torch.stack([torch.cat([n.linear.weight, n.mlp[0].weight]) for n in nets]).transpose(1, 2)
-    b_in = torch.stack([torch.cat([n.linear.bias, n.mlp[0].bias]) for n in nets])[:, None, :]
-    w_out = torch.stack([n.mlp[2].weight for n in nets]).transpose(1, 2)
-    b_out = torch.stack([n.mlp[2].bias for n in nets])[:, None, :]
-    n_out = nets[0].n_out
-    h = torch.baddbmm(b_in, xt, w_in)
-    y = h[..., :n_out] + torch.baddbmm(b_out, torch.nn.functional.silu(h[..., n_out:]), w_out)
-    return y.cpu().numpy()
+def ensemble_forward(w_in: torch.Tensor, b_in: torch.Tensor, w_out: torch.Tensor, x: np.ndarray) -> np.ndarray:
+    """(rows, n_in) float32 -> (rows, n_out): ``y = h[:, :n_out] + silu(h[:, n_out:]) @ w_out``
+    with ``h = x @ w_in + b_in`` (``detector._mean_residual`` builds the combined weights)."""
+    n_out = w_out.shape[1]
+    h = torch.addmm(b_in, torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), w_in)
+    return (h[:, :n_out] + torch.nn.functional.silu(h[:, n_out:]) @ w_out).double().numpy()
