@@ -46,8 +46,16 @@ for topic, cls in (("/joint_states", JointState), ("/wrench", WrenchStamped),
                    ("/speed_scaling_factor", Float64)):
     pub = n.create_publisher(cls, "/bare" + topic, 200)
     n.create_subscription(cls, topic, lambda m, p=pub: p.publish(m), q)
+if sys.argv[1:] == ["events"]:
+    from rclpy.experimental import EventsExecutor
+    ex = EventsExecutor()
+else:
+    from rclpy.executors import SingleThreadedExecutor
+    ex = SingleThreadedExecutor()
+ex.add_node(n)
 try:
-    rclpy.spin(n)
+    while rclpy.ok():  # as ridescan_node: EventsExecutor.spin() ignores SIGINT
+        ex.spin_once(timeout_sec=0.5)
 except BaseException:
     pass
 '''
@@ -97,7 +105,7 @@ def run_case(kind: str, rate: float, seconds: float, model: str, tmp: Path) -> d
     """Publish at ``rate`` to the node or the bare republisher; latencies and CPU."""
     import rclpy
 
-    if kind == "node":
+    if kind.startswith("node"):
         params = tmp / f"p{rate}.yaml"
         params.write_text("/**:\n  ros__parameters:\n"
                           f"    data_dir: {tmp / 'data'}\n    scoring:\n      model_dir: {model}\n")
@@ -105,7 +113,8 @@ def run_case(kind: str, rate: float, seconds: float, model: str, tmp: Path) -> d
                "--params-file", str(REPO / "config" / "ur6.yaml"), "--params-file", str(params)]
     else:
         cmd = [sys.executable, "-c", BARE] + (["events"] if kind == "bare_events" else [])
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(os.environ, RIDESCAN_EXECUTOR="single" if kind == "node_single" else "events")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     probe_out = tmp / f"probe_{kind}_{rate:g}.json"
     probe = subprocess.Popen([sys.executable, "-c", PROBE, kind.split("_")[0], str(probe_out)])
     rclpy.init()
@@ -118,9 +127,10 @@ def run_case(kind: str, rate: float, seconds: float, model: str, tmp: Path) -> d
             for t, cls in zip(TOPICS, (JointState, WrenchStamped, Float64))}
     while not all(p.get_subscription_count() for p in pubs.values()):
         time.sleep(0.1)
-    time.sleep(4.0 if kind == "node" else 1.0)  # node: model loaded; probe matched
+    time.sleep(4.0 if kind.startswith("node") else 1.0)  # node: model loaded; probe matched
     plan = messages(seconds, rate)
     sent: dict[str, list[tuple[float, float]]] = {t: [] for t in TOPICS}  # (stamp, publish mono)
+    load0 = os.getloadavg()[0]
     c0, w0 = cpu_seconds(proc.pid), time.monotonic()
     for i, (topic, msg) in enumerate(plan):
         due = w0 + (i // len(TOPICS)) / rate
@@ -134,6 +144,7 @@ def run_case(kind: str, rate: float, seconds: float, model: str, tmp: Path) -> d
         sent[topic].append((now, mono))
     wall = time.monotonic() - w0
     cpu = cpu_seconds(proc.pid) - c0
+    load1 = os.getloadavg()[0]
     time.sleep(1.0)
     probe.send_signal(signal.SIGINT)
     probe.wait(timeout=20)
@@ -143,7 +154,7 @@ def run_case(kind: str, rate: float, seconds: float, model: str, tmp: Path) -> d
     rclpy.shutdown()
     recv = [tuple(r) for r in json.loads(probe_out.read_text())]
     lat = []
-    if kind == "node":
+    if kind.startswith("node"):
         # the window's last needed message: per topic the first with stamp >= window end
         # (speed scaling has no stamp: the node uses its receive time, ~ the publish time)
         for t_recv, w_end in recv:
@@ -162,7 +173,8 @@ def run_case(kind: str, rate: float, seconds: float, model: str, tmp: Path) -> d
     return {"kind": kind, "rate_hz": rate, "messages": len(plan), "received": len(recv),
             "p50_ms": float(np.percentile(lat_ms, 50)) if lat else None,
             "p99_ms": float(np.percentile(lat_ms, 99)) if lat else None,
-            "max_ms": float(lat_ms.max()) if lat else None, "cpu_share": cpu / wall}
+            "max_ms": float(lat_ms.max()) if lat else None, "cpu_share": cpu / wall,
+            "seconds": wall, "load1_before": load0, "load1_after": load1}
 
 
 def main() -> int:
@@ -172,7 +184,9 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--rates", type=float, nargs="+", default=[125.0, 500.0])
     ap.add_argument("--kinds", nargs="+", default=["bare", "node"],
-                    help="bare, bare_events (EventsExecutor), node")
+                    help="bare (SingleThreadedExecutor), bare_events (EventsExecutor), "
+                         "node (as shipped: EventsExecutor), node_single (SingleThreadedExecutor)")
+    ap.add_argument("--out", help="write OUT.json and OUT.md (e.g. bench/results/live)")
     args = ap.parse_args()
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     os.environ.setdefault("ROS_DOMAIN_ID", "147")
@@ -186,10 +200,35 @@ def main() -> int:
         runs = sorted(k for k, v in labels.items() if v["label"] == "normal")[:15]
         model = str(tmp / "model")
         calibrate([str(DATA / "sim_ur5e" / r) for r in runs], "UR6", model, epochs=2, device="cpu")
+    rows = []
     for rate in args.rates:
         for kind in args.kinds:
-            print(json.dumps(run_case(kind, rate, args.seconds, model, tmp)), flush=True)
+            rows.append(run_case(kind, rate, args.seconds, model, tmp))
+            print(json.dumps(rows[-1]), flush=True)
+    if args.out:
+        write_results(Path(args.out), rows, args)
     return 0
+
+
+def write_results(out: Path, rows: list[dict], args: argparse.Namespace) -> None:
+    """``out``.json (all figures) and ``out``.md (the table)."""
+    meta = {"cpus": os.cpu_count(), "seconds_per_case": args.seconds,
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "cases": rows}, indent=1) + "\n")
+    lines = [f"# Live scoring: latency and CPU (`bench/bench_live.py`, {meta['date']})", "",
+             f"{meta['cpus']} cores, {args.seconds:g} s of publishing per case; joint states, wrench and speed"
+             " scaling each at the rate shown. `bare*` republish every message (latency = republished"
+             " receive - publish); `node*` is `ridescan_node` with a UR6 model (latency = receive of a"
+             " window's `/ridescan/risk_assessment` - publish of the message that completed the window;"
+             " results = windows scored). CPU = process CPU s / wall s (100 = one core).", "",
+             "| rate (Hz per topic) | process | results | p50 ms | p99 ms | max ms | CPU % of a core"
+             " | load1 before/after |", "|---|---|---|---|---|---|---|---|"]
+    f = lambda x: "-" if x is None else f"{x:.1f}"  # noqa: E731
+    for r in rows:
+        lines.append(f"| {r['rate_hz']:g} | {r['kind']} | {r['received']} | {f(r['p50_ms'])} | "
+                     f"{f(r['p99_ms'])} | {f(r['max_ms'])} | {100 * r['cpu_share']:.1f} | "
+                     f"{r['load1_before']:.2f} / {r['load1_after']:.2f} |")
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
