@@ -116,13 +116,21 @@ def fold_terms(folds: list[FoldModel], X: np.ndarray, starts: np.ndarray, w: int
         return feat, res
     tg = layout.targets
     cols = [c for j in layout.joints for c in j] + list(layout.attitude)
+    Xt = X0[:, tg]
     if nan[:, cols].any():  # each fold imputes missing inputs with its own calibration mean
-        parts = [_mean_residual([f], residual_inputs(np.where(nan, f.sig_mu, X), layout, dt), X0[:, tg], tg)
-                 for f in folds]
-        valid = parts[0][0]
-        rm = np.mean([p[1] for p in parts], axis=0)
+        xs = [residual_inputs(np.where(nan, f.sig_mu, X), layout, dt) for f in folds]
+        valid, rm = _mean_residual(folds, xs[0], Xt, tg)
+        # rows whose inputs the imputation changed differ between folds: run those per fold
+        same = np.ones(X.shape[0], dtype=bool)
+        for xk in xs[1:]:
+            same &= ((xk == xs[0]) | (np.isnan(xk) & np.isnan(xs[0]))).all(axis=1)
+        fix = ~same[valid]
+        if fix.any():
+            rows = np.flatnonzero(valid)[fix]
+            rm[fix] = np.mean([_mean_residual([f], xk[rows], Xt[rows], tg)[1]
+                               for f, xk in zip(folds, xs)], axis=0)
     else:
-        valid, rm = _mean_residual(folds, residual_inputs(X, layout, dt), X0[:, tg], tg)
+        valid, rm = _mean_residual(folds, residual_inputs(X, layout, dt), Xt, tg)
     t_nan = nan[valid][:, tg]
     r1 = np.zeros((X.shape[0], len(tg)))
     r1[valid] = np.where(t_nan, 0.0, rm)  # NaN targets: whatever stood in is masked here
