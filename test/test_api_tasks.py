@@ -79,16 +79,26 @@ def test_calibrate_process_versions_and_statuses(api):
     assert d["mission_length"] > 0 and {"event time", "original filename", "unique filename"} <= set(d["files"][0])
 
 
-def test_calibrate_refuses_another_robot_type(api):
-    client, a, rid, mid, tmp, _ = api
+def test_calibrate_trains_the_robots_own_type(api):
+    client, a, rid, mid, tmp, fake = api
     upload(client, a, rid, mid, csv_files(tmp / "c", 15))
-    # the SDK's default robot_type is "SPOT": training a wheeled robot as Spot is refused up front
-    r = client.post("/api/calibrate", headers=a, json={"robot_id": rid, "mission_id": mid, "robot_type": "SPOT"})
-    assert r.status_code == 400 and r.json()["error"]["code"] == "RS-VAL-004"
-    assert "wheeled_mobile" in r.json()["error"]["details"]
     r = client.post("/api/calibrate", headers=a, json={"robot_id": rid, "mission_id": mid, "device": "tpu"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "RS-VAL-003"
+    r = client.post("/api/calibrate", headers=a, json={"robot_id": rid, "mission_id": mid, "robot_type": "rover"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "RS-VAL-003"
     assert _cal(client, a, rid, mid) == []
+    # the SDK sends robot_type="SPOT" unless told otherwise: a wheeled robot still trains as itself
+    fake.gate.clear()  # hold the training so the second call finds it queued or running
+    r = client.post("/api/calibrate", headers=a, json={"robot_id": rid, "mission_id": mid, "robot_type": "SPOT"})
+    assert r.status_code == 200 and r.json()["message"] == "Training task queued"
+    data = r.json()["data"]
+    assert data["robot_type"] == "wheeled_mobile" and "'SPOT' ignored" in data["warning"]
+    again = client.post("/api/calibrate", headers=a, json={"robot_id": rid, "mission_id": mid, "robot_type": "0"}).json()
+    assert again["message"] == "Training task queued" and again["data"]["already_queued"] is True
+    assert again["data"]["calib_id"] == data["calib_id"] and data["already_queued"] is False
+    fake.gate.set()
+    assert _done_cal(client, a, rid, mid)[0]["status"] == "calibration_completed"
+    assert [c["robot_type"] for c in fake.calls] == ["wheeled_mobile"]
 
 
 def test_per_file_failures_are_reported_per_file(api):

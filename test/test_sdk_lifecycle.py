@@ -94,11 +94,15 @@ def test_sdk_lifecycle(server, shared_data):
 
         with pytest.raises(ridescanapi.ValidationError):
             c.run_inference(rid, mid)  # RS-MOD-001: no model yet
-        queued = c.calibrate_model(rid, mid, epochs=2, robot_type="wheeled_mobile", batch_size=128)
+        # the SDK's default robot_type ("SPOT") on a wheeled robot: it trains as what it is
+        queued = c.calibrate_model(rid, mid, epochs=2)
         assert queued["message"] == "Training task queued" and queued["details"]["task_id"]
+        assert queued["data"]["robot_type"] == "wheeled_mobile"
         status = _poll(lambda: (s := c.get_model_status(mid))["calibration_status"] != "calibrating" and s)
         assert status["calibration_status"] == "calibration_completed", status
         assert status["inference_possible"] is True and status["epochs"] == 2
+        calib_length = status["mission_length"]  # the calibration files' telemetry, read by training
+        assert calib_length is not None and calib_length > 15 * 10
         with pytest.raises(ridescanapi.ValidationError, match="Model already exists"):
             c.calibrate_model(rid, mid, epochs=2, robot_type="wheeled_mobile")
 
@@ -112,7 +116,7 @@ def test_sdk_lifecycle(server, shared_data):
         assert all(0.0 <= f["risk_score"] <= 100.0 for f in scored)
         status = c.get_model_status(mid)
         assert status["inference_status"] == "processing_completed"
-        assert status["mission_avg_risk_score"] is not None and status["mission_length"] > 100
+        assert status["mission_avg_risk_score"] is not None and status["mission_length"] > calib_length
         assert status["training_time"].endswith("GMT") and status["upload_time"].endswith("GMT")
 
         gone = c.delete_file(rid, mid, scored[0]["unique_filename"])

@@ -59,6 +59,7 @@ class CalibrationResult:
     file_threshold: float = 0.0
     holdout_file_risk: dict[str, float] = field(default_factory=dict)
     final_loss: float | None = None
+    durations: dict[str, float] = field(default_factory=dict)  # input path -> telemetry seconds
 
 
 def _emit(progress: Progress | None, stage: str, **kw: object) -> None:
@@ -196,7 +197,19 @@ def calibrate(paths, robot_type, out_dir, *, epochs=100, batch_size=128, device=
         model_dir=str(out), model_version=man.model_version, device=str(dev.type),
         files_used=n, file_errors=errors, seconds=time.perf_counter() - t_start, signals=signals,
         window_threshold=window_map.threshold, file_threshold=file_map.threshold,
-        holdout_file_risk=man.holdout["file_risk"], final_loss=losses[-1] if losses else None)
+        holdout_file_risk=man.holdout["file_risk"], final_loss=losses[-1] if losses else None,
+        durations=_durations([str(p) for p in paths], prepared))
+
+
+def _durations(roots: list[str], prepared: list[dataset.Prepared]) -> dict[str, float]:
+    """Telemetry seconds per input path (a folder or archive sums the recordings in it)."""
+    out: dict[str, float] = {}
+    for root in roots:
+        head = root.rstrip("/\\")
+        mine = [p for p in prepared if p.path == root or p.path.startswith((head + "/", head + "!"))]
+        if mine:
+            out[root] = float(sum(p.recording.duration_s() for p in mine))
+    return out
 
 
 def _signal_weights(terms: np.ndarray) -> np.ndarray:

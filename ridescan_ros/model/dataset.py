@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -34,17 +32,9 @@ class Prepared:
 
 
 def expand(paths: list[str]) -> list[str]:
-    """Files and folders -> recordings (``core.readers.expand_inputs`` when present)."""
-    try:
-        from ridescan_ros.core.readers import expand_inputs
-    except ImportError:  # readers not merged yet: plain folder listing
-        out: list[str] = []
-        for p in paths:
-            if os.path.isdir(p) and not (Path(p) / "metadata.yaml").exists():
-                out += sorted(str(q) for q in Path(p).iterdir() if q.is_file())
-            else:
-                out.append(str(p))
-        return out
+    """Files and folders -> recordings (a rosbag2 folder counts as one)."""
+    from ridescan_ros.core.readers import expand_inputs
+
     return list(expand_inputs(paths))
 
 
@@ -56,20 +46,10 @@ def read(path: str) -> Recording:
 
 
 def read_many(paths: list[str]) -> list[Recording | RecordingError]:
-    """Read several recordings (in parallel via ``core.parallel`` when present)."""
-    try:
-        from ridescan_ros.core.parallel import load_many
-    except ImportError:
-        load_many = None
-    if load_many is not None:
-        return list(load_many(paths))
-    out: list[Recording | RecordingError] = []
-    for p in paths:
-        try:
-            out.append(read(p))
-        except RecordingError as err:
-            out.append(err)
-    return out
+    """Read several recordings in parallel (``core.parallel.load_many``), in order."""
+    from ridescan_ros.core.parallel import load_many
+
+    return list(load_many(paths))
 
 
 def prepare(rec: Recording, profile: Profile) -> Prepared:

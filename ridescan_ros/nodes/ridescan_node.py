@@ -243,8 +243,7 @@ class RideScanNode(Node):
             self.sidecar.stop()
             self.sidecar = None
         self.calibrator.close()
-        self.train_executor.close()
-        self.service.stop()
+        self.service.stop()  # sets the stop flag, then terminates a training child: requeued
 
 
 def make_executor() -> Any:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ridescan_ros.service.executor import CalibOutcome, ModelExecutor, ProgressFn
+from ridescan_ros.service.worker import progress_fields
 
 
 class ProcessExecutor(ModelExecutor):
@@ -85,10 +86,7 @@ def run(args: dict) -> dict[str, Any]:
     """Child side: the real executor's calibrate, progress relayed as JSON lines."""
 
     def progress(*a: Any, **kw: Any) -> None:
-        fields = {k: v for k, v in kw.items() if isinstance(v, (int, float, str, bool))}
-        if a and isinstance(a[0], str):
-            fields.setdefault("stage", a[0])
-        print(json.dumps({"progress": fields}), flush=True)
+        print(json.dumps({"progress": progress_fields(a, kw)}), flush=True)
 
     out = ModelExecutor().calibrate(args["paths"], args["robot_type"], Path(args["out_dir"]),
                                     epochs=int(args["epochs"]), batch_size=int(args["batch_size"]),

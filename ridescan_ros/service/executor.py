@@ -48,6 +48,9 @@ class Executor(Protocol):
     def scorer(self, model_dir: Path, device: str) -> Callable[[str], ScoreOutcome]:
         """Load a model once; the returned function scores one path (raises ``RecordingError``)."""
 
+    def close(self) -> None:
+        """Cut short what is running (the worker has set its stop flag); may do nothing."""
+
 
 class ModelExecutor:
     """The real executor over ``ridescan_ros.model`` (imported on first use, never at import)."""
@@ -58,52 +61,27 @@ class ModelExecutor:
 
         res = calibrate(paths, robot_type, str(out_dir), epochs=epochs, batch_size=batch_size,
                         device=device, seed=0, progress=progress)
-        used = getattr(res, "files_used", 0)
-        model_dir = Path(getattr(res, "model_dir", out_dir)).resolve()
-        root = Path(out_dir).resolve()
-        sub = "" if model_dir == root else str(model_dir.relative_to(root))
+        model_dir, root = Path(res.model_dir).resolve(), Path(out_dir).resolve()
         return CalibOutcome(
-            model_version=str(res.model_version), device=str(getattr(res, "device", device)),
-            files_used=used if isinstance(used, int) else len(used),
-            file_errors=normalize_errors(getattr(res, "file_errors", None)),
-            seconds=float(getattr(res, "seconds", 0.0) or 0.0), subdir=sub,
+            model_version=res.model_version, device=res.device, files_used=res.files_used,
+            file_errors=dict(res.file_errors), seconds=res.seconds, durations=dict(res.durations),
+            subdir="" if model_dir == root else str(model_dir.relative_to(root)),
         )
 
     def scorer(self, model_dir: Path, device: str) -> Callable[[str], ScoreOutcome]:
         from ridescan_ros.model.scorer import Scorer
 
-        try:
-            scorer = Scorer.load(str(model_dir), device=device)
-        except TypeError:
-            scorer = Scorer.load(str(model_dir))
+        scorer = Scorer.load(str(model_dir), device=device)
 
         def score(path: str) -> ScoreOutcome:
             fs = scorer.score_path(path)
-            detail = fs.to_dict() if hasattr(fs, "to_dict") else {}
+            detail = fs.to_dict()
             keep = {k: detail[k] for k in ("top_signals", "warnings", "missing_signals",
                                            "raw_score", "windows") if k in detail}
-            if "top_signals" not in keep and getattr(fs, "top_signals", None) is not None:
-                keep["top_signals"] = fs.top_signals
             return ScoreOutcome(risk_score=float(fs.risk_score), model_version=str(fs.model_version),
-                                duration_s=getattr(fs, "duration_s", None), detail=keep)
+                                duration_s=fs.duration_s, detail=keep)
 
         return score
 
-
-def normalize_errors(errors: Any) -> dict[str, str]:
-    """Per-file errors in whatever shape the model returns them, as ``{path: reason}``."""
-    out: dict[str, str] = {}
-    if not errors:
-        return out
-    items = errors.items() if isinstance(errors, dict) else errors
-    for item in items:
-        if isinstance(item, tuple) and len(item) == 2:
-            path, reason = item
-        elif isinstance(item, dict):
-            path = item.get("path") or item.get("file") or ""
-            reason = item.get("reason") or item.get("error") or item.get("message") or ""
-        else:
-            path = getattr(item, "path", "")
-            reason = getattr(item, "reason", None) or str(item)
-        out[str(path)] = str(reason)
-    return out
+    def close(self) -> None:
+        """In-process training stops at its next progress report; nothing to do here."""

@@ -91,10 +91,12 @@ class Tasks:
                                    "unknown or non-calibration files: " + ", ".join(bad))
             calib = [known[n] for n in dict.fromkeys(names)]
         rtype = robot["robot_type"]
-        if body.get("robot_type") not in (None, "") and robot_type_name(body["robot_type"]) != rtype:
-            raise ServiceError("RS-VAL-004", "robot_type does not match the robot",
-                               f"robot_type {body['robot_type']!r} is not this robot's type {rtype!r}; "
-                               f"pass robot_type={rtype!r} or edit the robot")
+        warning = None
+        asked = body.get("robot_type")
+        if asked not in (None, "") and robot_type_name(asked) != rtype:
+            # the SDK sends robot_type="SPOT" unless told otherwise: the robot's own type wins
+            warning = (f"robot_type {asked!r} ignored: this robot is {rtype!r}, and its files are "
+                       "read with that profile (edit the robot to change its type)")
         params = {
             "robot_type": rtype,
             "epochs": _int(body, ("epochs", "epochs1"), 100, 1, 100_000),
@@ -111,13 +113,13 @@ class Tasks:
             row = c.execute("SELECT * FROM tasks WHERE mission_id=? AND kind='calibrate' AND state IN "
                             "('queued','running') ORDER BY created LIMIT 1", (mission["id"],)).fetchone()
             if row is not None:
-                return dict(row), False
+                return dict(row, warning=warning), False
             has_model = c.execute("SELECT 1 FROM models WHERE mission_id=?", (mission["id"],)).fetchone()
             if has_model and not params["retrain"]:
                 raise ServiceError("RS-VAL-004", "Model already exists.",
                                    "pass retrain=true to train a new model version")
             task = self._insert(c, "calibrate", robot, mission, params)
-        return task, True
+        return dict(task, warning=warning), True
 
     def queue_inference(self, robot: dict, mission: dict, files: list[dict], body: dict[str, Any]) -> dict:
         """Insert an inference task over process files, pinned to the newest model."""

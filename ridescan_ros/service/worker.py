@@ -62,10 +62,17 @@ class TaskWorker:
                 self._threads.append(t)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the lanes; a task cut short goes back to ``queued`` and runs on the next start."""
+        """Stop the lanes; a task cut short goes back to ``queued`` and runs on the next start.
+
+        The executor's ``close`` (when it has one: a child-process trainer) runs after the stop
+        flag is set, so the task it cuts short is requeued, not failed.
+        """
         self._stop.set()
         for e in self._wake.values():
             e.set()
+        close = getattr(self.executor, "close", None)
+        if close is not None:
+            close()
         for t in self._threads:
             t.join(timeout)
         self._threads = []
@@ -110,18 +117,24 @@ class TaskWorker:
                     self._process(task)
             except TaskCancelled:
                 if self._stop.is_set() and self._mission_exists(task["mission_id"]):
-                    self.store.run("UPDATE tasks SET state='queued', message='resumed after a stop' "
-                                   "WHERE id=?", (task["id"],))
+                    self._requeue(task)
                 else:
                     self._finish(task, "failed", "mission deleted while the task ran")
                     self.store.run("DELETE FROM scores WHERE infer_id=?", (task["ref_id"],))
             except RideScanError as err:
-                self._finish(task, "failed", str(err))
+                if self._stop.is_set() and self._mission_exists(task["mission_id"]):
+                    self._requeue(task)  # e.g. the training child was terminated by stop()
+                else:
+                    self._finish(task, "failed", str(err))
             except Exception as err:  # noqa: BLE001 - a task must never stay running
                 log.exception("task %s failed", task["id"])
                 self._finish(task, "failed", f"internal error: {type(err).__name__}: {err}")
         except Exception:  # noqa: BLE001 - recording the outcome failed: recover() retries it
             log.exception("could not record the outcome of task %s", task["id"])
+
+    def _requeue(self, task: dict[str, Any]) -> None:
+        self.store.run("UPDATE tasks SET state='queued', message='resumed after a stop' WHERE id=?",
+                       (task["id"],))
 
     def _claim(self, kind: str) -> dict[str, Any] | None:
         with self.store.tx() as c:
@@ -168,7 +181,7 @@ class TaskWorker:
                 return
             last[0] = time.monotonic()
             self._check(task)
-            self._progress(task, _progress_fields(args, kwargs))
+            self._progress(task, progress_fields(args, kwargs))
 
         try:
             out = self.executor.calibrate(list(by_path), p["robot_type"], out_dir, epochs=p["epochs"],
@@ -235,7 +248,7 @@ class TaskWorker:
             self._finish(task, "done", f"Scored {len(p['files']) - failed} file(s), {failed} failed")
 
 
-def _progress_fields(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+def progress_fields(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
     """Accept the model's progress in any shape: a dict, keywords, or (epoch, epochs, loss).
 
     The model reports ``{stage: reading|training|calibrating|saving, epoch, epochs, files_done,

@@ -18,9 +18,12 @@ router = APIRouter(tags=["models"])
 def calibrate(svc: Svc, who: Caller, body: Body) -> JSONResponse:
     """Queue a training on the mission's calibration files; answers at once with the ids."""
     task, created = svc.calibrate(who, body)
-    msg = "Training task queued" if created else "Training task already queued"
-    return ok({"success": True, "details": {"task_id": task["id"]}, "message": msg,
-            "data": {"calib_id": task["ref_id"], "task_id": task["id"], "status": "calibrating"}})
+    data = {"calib_id": task["ref_id"], "task_id": task["id"], "status": "calibrating",
+            "robot_type": json.loads(task["params"])["robot_type"], "already_queued": not created}
+    if task.get("warning"):
+        data["warning"] = task["warning"]
+    return ok({"success": True, "details": {"task_id": task["id"]}, "message": "Training task queued",
+               "data": data})
 
 
 @router.get("/calibration/details")
