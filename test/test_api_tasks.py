@@ -262,3 +262,27 @@ def test_a_zip_of_15_recordings_counts_15(api):
     assert _done_cal(client, a, rid, mid)[0]["status"] == "calibration_completed"
     paths = ex.calls[0]["paths"]
     assert len(paths) == 15 and all(p.endswith(".csv") and "/export/" in p for p in paths)
+
+
+def test_failed_inference_keeps_the_mission_status_in_the_contracts_vocabulary(api):
+    client, a, rid, mid, tmp, _ = api
+    upload(client, a, rid, mid, csv_files(tmp / "c", 15))
+    client.post("/api/calibrate", headers=a, json={"robot_id": rid, "mission_id": mid, "epochs": 1})
+    _done_cal(client, a, rid, mid)
+    bad = upload(client, a, rid, mid, csv_files(tmp / "b", 1, "bad_proc"), "process_file").json()["data"]["uploaded_files"]
+    client.post("/api/process", headers=a, json={"robot_id": rid, "mission_id": mid})
+    inf = wait_for(lambda: (i := _inf(client, a, rid, mid)) and i[0]["status"] != "processing" and i)[0]
+    assert inf["status"] == "failed"
+
+    def details():
+        return client.get("/api/model/mission-details", headers=a, params={"mission_id": mid}).json()["data"]
+
+    d = details()  # no inference ever completed
+    assert d["inference_status"] == "not_processed" and "no file could be scored" in d["inference_error"]
+    client.request("DELETE", "/api/blob/delete", headers=a, json={"robot_id": rid, "mission_id": mid,
+                                                       "unique_filename": bad[0]["unique_filename"]})
+    upload(client, a, rid, mid, csv_files(tmp / "p", 1, "proc"), "process_file")
+    client.post("/api/process", headers=a, json={"robot_id": rid, "mission_id": mid})
+    wait_for(lambda: _inf(client, a, rid, mid)[0]["status"] == "processed")
+    d = details()
+    assert d["inference_status"] == "processing_completed" and d["inference_error"] is None

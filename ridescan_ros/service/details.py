@@ -15,8 +15,9 @@ from typing import Any
 
 from ridescan_ros.core.store import Store, rfc1123
 
-INFER_MISSION_STATUS = {"queued": "processing", "running": "processing", "done": "processing_completed",
-                        "failed": "processing_failed"}
+# the contract's mission-level vocabulary has no failed inference: a failed newest inference
+# shows the state before it (see ``_inference_status``) and its reason in ``inference_error``
+INFER_MISSION_STATUS = {"queued": "processing", "running": "processing", "done": "processing_completed"}
 CALIB_MISSION_STATUS = {"queued": "calibrating", "running": "calibrating", "done": "calibration_completed",
                         "failed": "calibration_failed"}
 
@@ -35,8 +36,10 @@ def mission_details(store: Store, robot: dict[str, Any], mission: dict[str, Any]
                     "ORDER BY created DESC, rowid DESC LIMIT 1", (mid,))
     done = store.one("SELECT finished FROM tasks WHERE mission_id=? AND kind='calibrate' AND state='done' "
                      "ORDER BY finished DESC LIMIT 1", (mid,))
-    inf = store.one("SELECT state FROM tasks WHERE mission_id=? AND kind='process' "
+    inf = store.one("SELECT state, message FROM tasks WHERE mission_id=? AND kind='process' "
                     "ORDER BY created DESC, rowid DESC LIMIT 1", (mid,))
+    any_done = store.one("SELECT 1 FROM tasks WHERE mission_id=? AND kind='process' AND state='done' "
+                         "LIMIT 1", (mid,))
     model = store.one("SELECT * FROM models WHERE mission_id=? ORDER BY version DESC LIMIT 1", (mid,))
     files = store.all("SELECT * FROM files WHERE mission_id=? ORDER BY upload_time, rowid", (mid,))
     scores = _latest_scores(store, "f.mission_id", mid)
@@ -56,7 +59,9 @@ def mission_details(store: Store, robot: dict[str, Any], mission: dict[str, Any]
             "unique filename": f["unique_name"], "filename": f["original_name"],
         } for f in files],
         "inference_possible": model is not None,
-        "inference_status": INFER_MISSION_STATUS[inf["state"]] if inf else "not_processed",
+        "inference_status": (INFER_MISSION_STATUS.get(inf["state"]) if inf else None)
+                            or ("processing_completed" if any_done else "not_processed"),
+        "inference_error": inf["message"] if inf and inf["state"] == "failed" else None,
         "mission_avg_risk_score": round(sum(proc) / len(proc), 3) if proc else None,
         "mission_length": round(sum(lengths), 3) if lengths else None,
         "model_version": model["model_version"] if model else None,
