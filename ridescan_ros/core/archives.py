@@ -126,25 +126,26 @@ def inspect_zip(path: str | Path, limits: ZipLimits = ZipLimits()) -> ZipReport:
 def _recordings(paths: list[str]) -> list[str]:
     """Group accepted entries into recordings: a rosbag2 folder is one, other files one each.
 
-    A folder is a rosbag2 bag when it holds ``metadata.yaml`` or a ``.db3`` (possibly
-    ``.zstd``) next to its data files; a folder of loose ``.mcap``/``.bag``/``.csv`` files gives
-    one recording per file. Metadata without any data file is not a recording.
+    A folder is a rosbag2 bag when it holds ``metadata.yaml`` next to its data files, or
+    storage files of one bag (``readers.rosbag2.one_bag``: one file, or split files named
+    ``<bag>_<index>``), as for a folder on disk; otherwise each ``.mcap``/``.db3``/``.bag``/
+    ``.csv`` is a recording of its own. Metadata without any data file is not a recording.
     """
-    data_exts = (".db3", ".mcap", ".db3.zstd", ".mcap.zstd")
+    from ridescan_ros.core.readers.rosbag2 import STORAGE_SUFFIXES, one_bag
+
     by_dir: dict[str, list[str]] = {}
     for p in paths:
         by_dir.setdefault(posixpath.dirname(p), []).append(p)
     out: list[str] = []
     for d, files in by_dir.items():
         low = [f.lower() for f in files]
-        has_data = any(f.endswith(data_exts) for f in low)
-        is_bag2 = has_data and (any(posixpath.basename(f) == "metadata.yaml" for f in low)
-                                or any(f.endswith((".db3", ".db3.zstd")) for f in low))
+        data = [posixpath.basename(f) for f in low if f.endswith(STORAGE_SUFFIXES)]
+        is_bag2 = bool(data) and (any(posixpath.basename(f) == "metadata.yaml" for f in low) or one_bag(data))
         if is_bag2:
             out.append(d or ".")
             out.extend(f for f, lf in zip(files, low) if lf.endswith((".bag", ".bag.active", ".csv")))
         else:
-            out.extend(f for f, lf in zip(files, low) if lf.endswith(RECORDING_EXTS))
+            out.extend(f for f, lf in zip(files, low) if lf.endswith(RECORDING_EXTS + (".db3.zstd", ".mcap.zstd")))
     return sorted(out)
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -42,12 +44,20 @@ def check_recording(path: str, robot_type: str) -> tuple[bool, str]:
     return True, f"{rec.duration_s():.1f} s"
 
 
-def storage_files(path: str) -> list[str]:
-    """A rosbag2 folder -> its storage files (what the store keeps); a file -> itself."""
+def packed(path: str, work_dir: str) -> tuple[str, str]:
+    """(file to store, its name): a file as it is; a rosbag2 folder (one or several split
+    storage files, compressed or not, with or without metadata.yaml) zipped whole, so the
+    store keeps it as ONE recording, as an uploaded zipped bag folder."""
     if not os.path.isdir(path):
-        return [path]
-    return sorted(os.path.join(path, n) for n in os.listdir(path)
-                  if n.endswith((".mcap", ".db3")))
+        return path, os.path.basename(path)
+    folder = os.path.basename(path.rstrip("/"))
+    zpath = os.path.join(work_dir, folder + ".zip")
+    with zipfile.ZipFile(zpath, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name in sorted(os.listdir(path)):
+            full = os.path.join(path, name)
+            if os.path.isfile(full) and not name.startswith("."):
+                zf.write(full, arcname=f"{folder}/{name}")
+    return zpath, folder + ".zip"
 
 
 def load_scorer(model_dir: str) -> Any:
@@ -130,10 +140,9 @@ class Calibrator:
             ok, reason = check_recording(path, self.robot_type)
             if ok:
                 try:
-                    for f in storage_files(path):
-                        name = os.path.basename(f) if f == path else \
-                            f"{os.path.basename(path.rstrip('/'))}-{os.path.basename(f)}"
-                        self.service.add_file(self.robot_id, self.mission_id, f, original_name=name)
+                    with tempfile.TemporaryDirectory(dir=self.service.data_dir) as work:
+                        src, name = packed(path, work)
+                        self.service.add_file(self.robot_id, self.mission_id, src, original_name=name)
                 except (ServiceError, OSError) as err:
                     ok, reason = False, str(err)
             with self._lock:
@@ -192,6 +201,7 @@ class Calibrator:
             return s
 
     def close(self) -> None:
-        """Stop registering (pending checks finish, none start)."""
+        """Stop registering: the check under way finishes, queued ones are dropped (and offered
+        again by the watcher after a restart, as they are not in the registered list)."""
         self._closing = True
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -35,8 +35,9 @@ def _load(path: str, fast: bool) -> Recording:
         if not is_bag_folder(Path(path)):
             inside = len(expand_inputs([path]))
             raise RecordingError(
-                path, f"folder is not a rosbag2 recording (no metadata.yaml or .db3/.mcap); it holds "
-                f"{inside} recording(s): pass them one by one or use load_all/expand_inputs"
+                path, f"folder is not one rosbag2 recording (no metadata.yaml, and no storage files "
+                f"of one bag named <bag>_<index>); it holds {inside} recording(s): pass them one by "
+                f"one or use load_all/expand_inputs"
             )
     if kind == "ros1":
         from ridescan_ros.core.readers.ros1 import read_ros1

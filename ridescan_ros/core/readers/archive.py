@@ -17,15 +17,15 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from ridescan_ros.core.errors import RecordingError
+from ridescan_ros.core.readers.rosbag2 import one_bag
 from ridescan_ros.core.telemetry import Recording
 
 MAX_RATIO = 100.0
 RATIO_MIN_BYTES = 1 << 20
 MAX_TOTAL_BYTES = 4 << 30
 _JUNK_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
-_BAG_FOLDER_MARKS = ("metadata.yaml", ".db3", ".db3.zstd")
 _BAG_FOLDER_PARTS = ("metadata.yaml", ".db3", ".db3.zstd", ".db3-wal", ".db3-shm", ".mcap", ".mcap.zstd")
-_SINGLE = (".bag", ".bag.active", ".mcap", ".mcap.zstd", ".csv")
+_SINGLE = (".bag", ".bag.active", ".mcap", ".mcap.zstd", ".db3", ".db3.zstd", ".csv")
 
 
 def _is_junk(name: str) -> bool:
@@ -82,9 +82,12 @@ def _plan(path: str, zf: zipfile.ZipFile) -> tuple[dict[str, list[zipfile.ZipInf
         files.append(info)
     if total > MAX_TOTAL_BYTES:
         raise RecordingError(path, f"refused before extraction: {total} bytes uncompressed (limit {MAX_TOTAL_BYTES})")
-    bag_dirs = {
-        str(PurePosixPath(i.filename).parent) for i in files if i.filename.endswith(_BAG_FOLDER_MARKS)
-    }
+    by_dir: dict[str, list[str]] = {}
+    for i in files:
+        pp = PurePosixPath(i.filename)
+        by_dir.setdefault(str(pp.parent), []).append(pp.name)
+    bag_dirs = {d for d, names in by_dir.items()  # the same rule as a folder on disk
+                if "metadata.yaml" in names or one_bag(names)}
     groups: dict[str, list[zipfile.ZipInfo]] = {}
     for info in files:
         name = info.filename
@@ -95,7 +98,9 @@ def _plan(path: str, zf: zipfile.ZipFile) -> tuple[dict[str, list[zipfile.ZipInf
         elif low.endswith(".zip"):
             refused.append(RecordingError(f"{path}!{name}", "nested zip archives are not opened"))
         elif low.endswith(_SINGLE):
-            groups[name] = [info]
+            groups[name] = [info] + [j for j in files if j.filename in (name + "-wal", name + "-shm")]
+        elif low.endswith((".db3-wal", ".db3-shm")) and name[:-4] in {j.filename for j in files}:
+            continue  # grouped with its database above
         elif parent not in bag_dirs:
             refused.append(RecordingError(f"{path}!{name}", f"not a recording ({PurePosixPath(name).suffix or 'no extension'})"))
     return groups, refused

@@ -36,11 +36,35 @@ def is_storage_file(p: Path) -> bool:
     return p.is_file() and p.name.endswith(STORAGE_SUFFIXES)
 
 
+_SPLIT_NAME = re.compile(r"^(?P<stem>.+)_(?:0|[1-9][0-9]*)\.(?:db3|mcap)(?:\.zstd)?$")
+
+
+def one_bag(names: list[str]) -> bool:
+    """Do these storage file names (one folder without metadata.yaml) form ONE bag?
+
+    One file does. Several do when they follow rosbag2's split naming, ``<stem>_<index>``
+    with one stem and unpadded indices (``run_0.mcap``, ``run_1.mcap``); a folder of
+    independent runs (``run_000.mcap``, ``run_001.mcap``, or unrelated names) does not.
+    """
+    names = [n for n in names if n.endswith(STORAGE_SUFFIXES)]
+    if len(names) <= 1:
+        return len(names) == 1
+    stems = set()
+    for n in names:
+        m = _SPLIT_NAME.match(n)
+        if m is None:
+            return False
+        stems.add(m["stem"])
+    return len(stems) == 1
+
+
 def is_bag_folder(p: Path) -> bool:
-    """A folder holding ``metadata.yaml`` or rosbag2 storage files."""
+    """A folder holding ``metadata.yaml``, or storage files of one bag (``one_bag``)."""
     if not p.is_dir():
         return False
-    return (p / "metadata.yaml").is_file() or any(is_storage_file(c) for c in p.iterdir())
+    if (p / "metadata.yaml").is_file():
+        return True
+    return one_bag([c.name for c in p.iterdir() if is_storage_file(c)])
 
 
 def _natural(p: Path) -> tuple[Any, ...]:
