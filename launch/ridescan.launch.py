@@ -5,7 +5,9 @@
     ros2 launch ridescan_ros ridescan.launch.py params_file:=/path/to/my.yaml use_sim_time:=true
 
 ``config/ridescan.yaml`` (all defaults) is loaded first, then ``config/<robot>.yaml`` (spot,
-ur6, wheeled_mobile), then ``params_file`` when given; the last one wins.
+ur6, wheeled_mobile), then ``params_file`` when given, then the launch arguments the command
+line sets (``robot_type`` always; ``api_port`` and ``use_sim_time`` only when given, so a
+``params_file`` that sets ``api.port`` is not overridden by a default); the last one wins.
 """
 
 from __future__ import annotations
@@ -34,9 +36,18 @@ def _node(context, *args, **kwargs):
     extra = LaunchConfiguration("params_file").perform(context)
     if extra:
         params.append(extra)
-    sim = LaunchConfiguration("use_sim_time").perform(context).lower() in ("true", "1", "yes")
-    params.append({"robot_type": robot, "use_sim_time": sim,
-                   "api.port": int(LaunchConfiguration("api_port").perform(context))})
+    given: dict = {"robot_type": robot}
+    sim = LaunchConfiguration("use_sim_time").perform(context).strip().lower()
+    if sim:
+        if sim not in ("true", "false", "1", "0", "yes", "no"):
+            raise RuntimeError(f"use_sim_time {sim!r}: expected true or false")
+        given["use_sim_time"] = sim in ("true", "1", "yes")
+    port = LaunchConfiguration("api_port").perform(context).strip()
+    if port:
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise RuntimeError(f"api_port {port!r}: expected a port number 1-65535")
+        given["api.port"] = int(port)
+    params.append(given)
     return [Node(package="ridescan_ros", executable="ridescan_node", name="ridescan",
                  namespace=LaunchConfiguration("namespace"), parameters=params,
                  output="screen", emulate_tty=True)]
@@ -51,9 +62,11 @@ def generate_launch_description() -> LaunchDescription:
                               description="Extra parameters file, applied last"),
         DeclareLaunchArgument("namespace", default_value="",
                               description="Namespace of the node (and its relative topics)"),
-        DeclareLaunchArgument("api_port", default_value="8000",
-                              description="Port of the API sidecar (api.enabled turns it on)"),
-        DeclareLaunchArgument("use_sim_time", default_value="false",
-                              description="Use /clock (bag replay, simulation)"),
+        DeclareLaunchArgument("api_port", default_value="",
+                              description="Port of the API sidecar (api.enabled turns it on); "
+                                          "empty = api.port of the parameter files (8000)"),
+        DeclareLaunchArgument("use_sim_time", default_value="",
+                              description="true: use /clock (bag replay, simulation); "
+                                          "empty = the parameter files' value (false)"),
         OpaqueFunction(function=_node),
     ])

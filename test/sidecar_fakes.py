@@ -25,8 +25,8 @@ class FakeExecutor:
         self.started = threading.Event()
         self.calls: list[dict] = []
 
-    def calibrate(self, paths, robot_type, out_dir, *, epochs, batch_size, device, progress):
-        self.calls.append({"paths": list(paths), "robot_type": robot_type, "epochs": epochs})
+    def calibrate(self, paths, robot_type, out_dir, *, epochs, batch_size, device, progress, topics=None):
+        self.calls.append({"paths": list(paths), "robot_type": robot_type, "epochs": epochs, "topics": topics})
         self.started.set()
         while not self.gate.wait(0.05):
             progress(epoch=0, epochs=epochs)

@@ -68,3 +68,25 @@ def test_compressed_and_split_bag_folders_are_one_stored_recording_each(tmp_path
         rec = load_recording(paths[0])
         assert rec.messages_read == n, (name, rec.warnings)
     svc.stop()
+
+
+def test_counts_the_missions_calibration_files_whoever_added_them(tmp_path: Path) -> None:
+    """Files uploaded through the sidecar into the node's mission count toward min_files."""
+    import pytest
+
+    from sidecar_fakes import csv_files
+    from ridescan_ros.service.errors import ServiceError
+
+    svc = RideScanService(tmp_path / "data")
+    cal = Calibrator(svc, "wheeled_mobile", "rover", "patrol", log=lambda m: None, org="acme")
+    assert cal.stored_count() == 0 and cal.snapshot()["files"] == 0
+    for p in csv_files(tmp_path / "c", 3):  # as an upload through /api/file/upload would
+        svc.add_file(cal.robot_id, cal.mission_id, p)
+    assert cal.stored_count() == 3 and cal.snapshot()["files"] == 3 and cal.good_count() == 0
+    # the robot lives in the node's org: keys of that org see it
+    assert svc.store.one("SELECT org FROM robots WHERE id=?", (cal.robot_id,))["org"] == "acme"
+    # the same robot name with another type is refused, not silently reused
+    with pytest.raises(ServiceError, match="is 'wheeled_mobile', not 'ur6'"):
+        Calibrator(svc, "UR6", "rover", "patrol", log=lambda m: None, org="acme")
+    cal.close()
+    svc.stop()

@@ -33,7 +33,7 @@ def test_declares_the_documented_arguments_with_descriptions() -> None:
     assert set(args) == {"robot_type", "params_file", "namespace", "api_port", "use_sim_time"}
     assert all(a.get("description") for a in args.values())
     assert args["robot_type"]["default_value"] == "UR6"
-    assert args["use_sim_time"]["default_value"] == "false"
+    assert args["use_sim_time"]["default_value"] == "" and args["api_port"]["default_value"] == ""
 
 
 def test_robot_files_exist_and_setup_installs_them() -> None:
@@ -87,6 +87,18 @@ def test_node_gets_defaults_then_robot_file_then_overrides(launch_module, robot,
     assert [Path(p).name for p in params[:3]] == ["ridescan.yaml", file, "extra.yaml"]
     assert params[3] == {"robot_type": robot, "use_sim_time": True, "api.port": 8123}
     assert node["namespace"].name == "namespace"
+
+
+def test_defaults_of_the_arguments_leave_the_params_file_alone(launch_module) -> None:
+    fn = [d for d in launch_module["generate_launch_description"]() if d[0] == "fn"][0][1]
+    (node,) = fn({"robot_type": "UR6", "params_file": "/tmp/mine.yaml", "namespace": "",
+                  "api_port": "", "use_sim_time": ""})
+    assert node["parameters"][-1] == {"robot_type": "UR6"}  # api.port, use_sim_time: the files'
+    for bad in ({"api_port": "80a"}, {"api_port": "70000"}, {"use_sim_time": "maybe"}):
+        ctx = {"robot_type": "UR6", "params_file": "", "namespace": "", "api_port": "",
+               "use_sim_time": "", **bad}
+        with pytest.raises(RuntimeError, match="expected"):
+            fn(ctx)
 
 
 def test_unknown_robot_type_is_refused(launch_module) -> None:

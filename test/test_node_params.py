@@ -62,11 +62,16 @@ def test_node_declares_them_with_descriptions(tmp_path: Path) -> None:
     rclpy.init(context=ctx)
     try:
         node = rclpy.create_node("params_probe", context=ctx, parameter_overrides=[
-            Parameter("data_dir", value=str(tmp_path)), Parameter("calibration.min_files", value=3)])
+            Parameter("data_dir", value=str(tmp_path)), Parameter("calibration.min_files", value=20)])
         cfg = declare_and_read(node)
-        assert cfg.min_files == 3 and cfg.data_dir == str(tmp_path) and cfg.epochs == 100
+        assert cfg.min_files == 20 and cfg.data_dir == str(tmp_path) and cfg.epochs == 100
         descs = node.describe_parameters(list(PARAMS))
         assert all(d.description == PARAMS[d.name][1] for d in descs)
         node.destroy_node()
+        low = rclpy.create_node("params_low", context=ctx, parameter_overrides=[
+            Parameter("calibration.min_files", value=3)])
+        with pytest.raises(ValueError, match="at least 15"):  # the service would refuse anyway
+            declare_and_read(low)
+        low.destroy_node()
     finally:
         rclpy.try_shutdown(context=ctx)

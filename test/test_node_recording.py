@@ -4,6 +4,7 @@ through ``core.readers.load_recording`` with the values that were published."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,6 +45,10 @@ def test_recorded_run_reads_back_with_the_published_values(shared_data, tmp_path
     finally:
         h.close()
     got = load_recording(stop.message)
+    run = Path(stop.message)  # named as ros2 bag record names it: no hidden partial name left
+    stem = run.name
+    assert sorted(f.name for f in run.iterdir()) == sorted(["metadata.yaml", f"{stem}.{'mcap' if storage == 'mcap' else 'db3'}"])
+    assert ".partial" not in (run / "metadata.yaml").read_text()
     assert sorted(got.streams) == sorted(expected.streams) == ["/joint_states", "/speed_scaling_factor", "/wrench"]
     for topic, exp in expected.streams.items():
         rec = got.streams[topic]

@@ -19,7 +19,7 @@ from ridescan_ros.api import errors
 from ridescan_ros.api.routers import files, missions, models, robots
 from ridescan_ros.core.archives import ZipLimits
 from ridescan_ros.core.keys import KeyRing
-from ridescan_ros.service import Executor, RideScanService, ServiceSettings
+from ridescan_ros.service import Executor, Principal, RideScanService, ServiceSettings
 
 
 @dataclass
@@ -29,7 +29,8 @@ class Settings:
     Attributes:
         data_dir: database, blobs and models live here.
         keys_file: YAML of key hashes; ``None`` only with ``insecure_local`` (all callers are
-            the admin of org ``local``).
+            the admin of org ``local_org``).
+        local_org: the org of insecure-local callers (the node passes its own ``org``).
         max_upload_mb: per-file limit; a larger file is refused alone.
         max_request_mb: whole-request limit, answered with an early 413 (default 2x + 16).
         service: an existing service to serve (the node shares its own); else one is built.
@@ -39,6 +40,7 @@ class Settings:
     data_dir: Path = Path("ridescan_data")
     keys_file: Path | None = None
     insecure_local: bool = False
+    local_org: str = "local"
     max_upload_mb: int = 2048
     max_request_mb: int | None = None
     zip_limits: ZipLimits = field(default_factory=ZipLimits)
@@ -71,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
                   description="RideScan-compatible API served from the robot (see docs/api.md).")
     app.state.service = service
     app.state.keyring = keyring
+    app.state.local = Principal(org=settings.local_org, role="admin", key_id="local")
     max_file = settings.max_upload_mb << 20
     max_req = (settings.max_request_mb << 20) if settings.max_request_mb else 2 * max_file + (16 << 20)
     app.state.limits = {"max_file": max_file, "max_request": max_req}

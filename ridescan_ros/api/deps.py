@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from ridescan_ros.api.errors import ApiError
-from ridescan_ros.service import LOCAL, Principal, RideScanService
+from ridescan_ros.service import Principal, RideScanService
 
 
 async def get_service(request: Request) -> RideScanService:
@@ -21,7 +21,7 @@ async def get_principal(request: Request) -> Principal:
     """Authenticate ``X-API-KEY`` (any case) or ``Authorization: Bearer``; 401 RS-AUTH-001 otherwise."""
     keyring = request.app.state.keyring
     if keyring is None:
-        return LOCAL
+        return request.app.state.local
     key = request.headers.get("x-api-key")
     if not key:
         auth = request.headers.get("authorization", "")

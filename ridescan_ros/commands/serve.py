@@ -58,10 +58,24 @@ def run(args: argparse.Namespace) -> int:
             print(f"ridescan serve: {args.keys} holds no keys", file=sys.stderr)
             return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ridescan_ros.service import RideScanService
+    from ridescan_ros.service.errors import ServiceError
+
+    service = RideScanService(args.data_dir)
+    try:
+        service.start()  # before uvicorn: a data dir another process serves is refused plainly
+    except ServiceError as err:
+        service.store.close()
+        print(f"ridescan serve: {err.details}", file=sys.stderr)
+        return 2
     settings = Settings(data_dir=args.data_dir, keys_file=args.keys, insecure_local=args.insecure_local,
-                        max_upload_mb=args.max_upload_mb, max_request_mb=args.max_request_mb)
+                        max_upload_mb=args.max_upload_mb, max_request_mb=args.max_request_mb,
+                        service=service)
     app = create_app(settings)
     print(f"ridescan serve: http://{host}:{args.port}/api (docs at /docs), data in {args.data_dir}",
           file=sys.stderr, flush=True)
-    serve_forever(app, host, args.port, args.log_level)
+    try:
+        serve_forever(app, host, args.port, args.log_level)
+    finally:
+        service.stop()
     return 0

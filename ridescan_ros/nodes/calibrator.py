@@ -20,23 +20,24 @@ from typing import Any
 
 from ridescan_ros.service import RideScanService
 from ridescan_ros.service.errors import ServiceError
+from ridescan_ros.service.resources import recordings_count
 
 NOT_CALIBRATED = "not_calibrated"
 CALIBRATING = "calibrating"
 COMPLETED = "calibration_completed"
 FAILED = "calibration_failed"
-ORG = "local"
 
 
-def check_recording(path: str, robot_type: str) -> tuple[bool, str]:
-    """(usable, reason): the recording reads and holds signals of ``robot_type``."""
+def check_recording(path: str, robot_type: str, topics: dict[str, str] | None = None) -> tuple[bool, str]:
+    """(usable, reason): the recording reads and holds signals of ``robot_type`` (on the
+    node's ``topics``)."""
     from ridescan_ros.core.errors import RideScanError
     from ridescan_ros.core.profiles import get_profile, select_signals
     from ridescan_ros.core.readers import load_recording
 
     try:
         rec = load_recording(path)
-        select_signals(rec, get_profile(robot_type))
+        select_signals(rec, get_profile(robot_type).with_topics(topics or {}))
     except RideScanError as err:
         return False, str(err)
     except Exception as err:  # noqa: BLE001 - a broken file must never stop the node
@@ -78,10 +79,12 @@ class Calibrator:
     """Calibration files, status and newest model of one robot/mission of the store."""
 
     def __init__(self, service: RideScanService, robot_type: str, robot_name: str,
-                 mission_name: str, log: Callable[[str], None] = print) -> None:
+                 mission_name: str, log: Callable[[str], None] = print, org: str = "local",
+                 topics: dict[str, str] | None = None) -> None:
         self.service = service
         self.robot_type = robot_type
-        self.robot_id = service.ensure_robot(ORG, robot_name, robot_type)
+        self.topics = dict(topics or {})
+        self.robot_id = service.ensure_robot(org, robot_name, robot_type)
         self.mission_id = service.ensure_mission(self.robot_id, mission_name)
         self._log = log
         self._lock = threading.Lock()
@@ -121,14 +124,28 @@ class Calibrator:
             return {f["path"] for f in self.files}
 
     def good_count(self) -> int:
-        """Calibration recordings registered in the store."""
+        """Calibration runs this node registered (watched folder, recorded runs)."""
         with self._lock:
             return sum(1 for f in self.files if f["ok"])
 
+    def stored_count(self) -> int:
+        """Calibration recordings of the mission in the store: the node's runs and files
+        uploaded through the sidecar alike (what a calibration would train on)."""
+        rows = [r for r in self.service.files.rows(self.mission_id) if r["file_type"] == "calib_file"]
+        return recordings_count(rows)
+
+    def retry_worth_it(self) -> bool:
+        """After a failed calibration: only once the mission has more calibration files than
+        the failed one used (the same files would fail the same way)."""
+        st = self.service.calibration_status(self.mission_id)
+        return self.stored_count() > len(st.get("files") or [])
+
     def snapshot(self) -> dict:
         """JSON for /ridescan/calibration_status."""
+        stored = self.stored_count()
         with self._lock:
-            return {"status": self.status, "files": sum(1 for f in self.files if f["ok"]),
+            return {"status": self.status, "files": stored,
+                    "registered_runs": sum(1 for f in self.files if f["ok"]),
                     "rejected_files": sum(1 for f in self.files if not f["ok"]),
                     "model_version": self.model_version, "robot_type": self.robot_type,
                     "mission_id": self.mission_id, "message": self.message}
@@ -137,7 +154,7 @@ class Calibrator:
         """Check ``path`` and add it to the store as a calibration file (worker thread)."""
 
         def job() -> None:
-            ok, reason = check_recording(path, self.robot_type)
+            ok, reason = check_recording(path, self.robot_type, self.topics)
             if ok:
                 try:
                     with tempfile.TemporaryDirectory(dir=self.service.data_dir) as work:
@@ -161,7 +178,8 @@ class Calibrator:
         try:
             cid = self.service.start_calibration(
                 self.robot_id, self.mission_id, epochs=epochs, batch_size=batch_size,
-                device=device, retrain=self.model_dir is not None, robot_type=self.robot_type)
+                device=device, retrain=self.model_dir is not None, robot_type=self.robot_type,
+                topics=self.topics)
         except ServiceError as err:
             return False, str(err)
         self.refresh()

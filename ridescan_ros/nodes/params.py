@@ -12,12 +12,16 @@ from typing import Any
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 
+from ridescan_ros.service.resources import MIN_CALIB_FILES
+
 TOPIC_ROLES = ("joint_states", "odometry", "imu", "battery", "wrench", "speed_scaling", "cmd_vel")
 
 # name -> (default, description)
 PARAMS: dict[str, tuple[Any, str]] = {
     "robot_type": ("UR6", "Robot profile: SPOT, UR6 or wheeled_mobile."),
     "robot_name": ("robot", "Robot name in the store (created if missing)."),
+    "org": ("local", "Org owning the node's robot in the store; sidecar keys made with "
+                     "'ridescan keys create --org <org>' see it."),
     "mission_name": ("live", "Mission name in the store (created if missing)."),
     "data_dir": ("~/.ridescan", "Folder of the store, calibration runs and models."),
     "window": (0, "Window length in grid rows; 0 = the model's (must equal it)."),
@@ -33,7 +37,8 @@ PARAMS: dict[str, tuple[Any, str]] = {
     "safety_stop.min_duration_s": (0.5, "Seconds at/above threshold before the stop is raised."),
     "calibration.watch_dir": ("", "Folder watched for new calibration bags; empty = off."),
     "calibration.auto": (True, "Calibrate once calibration.min_files runs are registered."),
-    "calibration.min_files": (15, "Calibration runs needed before training."),
+    "calibration.min_files": (15, "Calibration runs needed before training (15 or more: the "
+                                  "API's minimum)."),
     "calibration.poll_s": (1.0, "Seconds between scans of the watched folder."),
     "calibration.settle_s": (2.0, "A watched bag counts as complete after this long unchanged."),
     "record.duration_s": (0.0, "Fixed length of a ~/start_run recording; 0 = until ~/stop_run."),
@@ -42,7 +47,8 @@ PARAMS: dict[str, tuple[Any, str]] = {
     "api.enabled": (False, "Serve the RideScan /api sidecar in this process."),
     "api.host": ("127.0.0.1", "Sidecar bind address."),
     "api.port": (8000, "Sidecar port."),
-    "api.keys_file": ("", "API keys file of the sidecar; empty = the store's."),
+    "api.keys_file": ("", "API keys file of the sidecar (ridescan keys create); empty = no "
+                          "keys: loopback only, every caller is admin of 'org'."),
     "diagnostics.period_s": (1.0, "Seconds between /diagnostics messages."),
 }
 for _role in TOPIC_ROLES:
@@ -55,6 +61,7 @@ class NodeConfig:
 
     robot_type: str
     robot_name: str
+    org: str
     mission_name: str
     data_dir: str
     window: int
@@ -98,12 +105,16 @@ def declare_and_read(node: Node) -> NodeConfig:
     device = str(v["training.device"]).lower()
     if device not in ("auto", "cpu", "cuda"):
         raise ValueError(f"training.device must be auto, cpu or cuda, not {device!r}")
+    if int(v["calibration.min_files"]) < MIN_CALIB_FILES:
+        raise ValueError(f"calibration.min_files must be at least {MIN_CALIB_FILES} (the calibration "
+                         f"minimum), not {v['calibration.min_files']}")
     storage = str(v["record.storage"]).lower()
     if storage not in ("sqlite3", "mcap"):
         raise ValueError(f"record.storage must be sqlite3 or mcap, not {storage!r}")
     return NodeConfig(
         robot_type=str(v["robot_type"]),
         robot_name=str(v["robot_name"]),
+        org=str(v["org"]) or "local",
         mission_name=str(v["mission_name"]),
         data_dir=data_dir,
         window=int(v["window"]),

@@ -83,8 +83,26 @@ class BagRecorder:
             if self.messages == 0:
                 _rmtree(self._partial)
                 return None
+            _rename_storage(self._partial, os.path.basename(self.path))
             os.replace(self._partial, self.path)
             return self.path
+
+
+def _rename_storage(folder: str, name: str) -> None:
+    """rosbags names the storage file after the (hidden, partial) folder: give it the final
+    name (``<name>.mcap``), as ``ros2 bag record`` would, and update metadata.yaml, so no
+    tool that skips dot-files (zips, uploads, file browsers) loses the data."""
+    old = os.path.basename(folder)
+    for f in os.listdir(folder):
+        if f.startswith(old):
+            os.replace(os.path.join(folder, f), os.path.join(folder, name + f[len(old):]))
+    meta = os.path.join(folder, "metadata.yaml")
+    if os.path.isfile(meta):
+        with open(meta, encoding="utf-8") as fh:
+            text = fh.read()
+        with open(meta + ".tmp", "w", encoding="utf-8") as fh:
+            fh.write(text.replace(old, name))
+        os.replace(meta + ".tmp", meta)
 
 
 def _padding(data: bytes, msgtype: str) -> int:

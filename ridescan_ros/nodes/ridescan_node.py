@@ -29,7 +29,7 @@ from std_srvs.srv import Trigger
 from ridescan_ros.core.extract import extract_message
 from ridescan_ros.core.live import LiveWindows, ReadyWindow, SafetyStop, assessment
 from ridescan_ros.core.profiles import get_profile
-from ridescan_ros.nodes.calibrator import COMPLETED, NOT_CALIBRATED, Calibrator, load_scorer
+from ridescan_ros.nodes.calibrator import COMPLETED, FAILED, NOT_CALIBRATED, Calibrator, load_scorer
 from ridescan_ros.nodes.diagnostics import HealthState, build_statuses
 from ridescan_ros.nodes.params import declare_and_read
 from ridescan_ros.nodes.runs import RunCollector
@@ -54,7 +54,12 @@ class RideScanNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("ridescan", **kwargs)
         self.cfg = cfg = declare_and_read(self)
-        self.profile = get_profile(cfg.robot_type).with_topics(cfg.topics)
+        base = get_profile(cfg.robot_type)
+        roles = {s.role for s in base.sources}
+        for role in sorted(set(cfg.topics) - roles):
+            self.get_logger().warning(f"topics.{role} ignored: {base.name} has no {role} input")
+        self.topics = {r: t for r, t in cfg.topics.items() if r in roles}
+        self.profile = base.with_topics(self.topics)
         self.pub_score = self.create_publisher(Float32, "ridescan/risk_score", 10)
         self.pub_stop = self.create_publisher(Bool, "ridescan/safety_stop", LATCHED)
         self.pub_assess = self.create_publisher(String, "ridescan/risk_assessment", 10)
@@ -78,7 +83,8 @@ class RideScanNode(Node):
         self.service = RideScanService(ServiceSettings(Path(cfg.data_dir), executor=self.train_executor))
         self.service.start()
         self.calibrator = Calibrator(self.service, self.profile.name, cfg.robot_name,
-                                     cfg.mission_name, log=self.get_logger().info)
+                                     cfg.mission_name, log=self.get_logger().info, org=cfg.org,
+                                     topics=self.topics)
         for src in self.profile.sources:  # raw: runs are recorded with the exact wire bytes
             mtype, cls = src.msgtypes[0], _msg_class(src.msgtypes[0])
             self.create_subscription(
@@ -165,9 +171,9 @@ class RideScanNode(Node):
         return res
 
     def _calibrate(self) -> tuple[bool, str]:
-        n = self.calibrator.good_count()
+        n = self.calibrator.stored_count()
         if n < self.cfg.min_files:
-            return False, f"{n} calibration runs registered, {self.cfg.min_files} needed"
+            return False, f"{n} calibration recordings in the mission, {self.cfg.min_files} needed"
         return self.calibrator.start(self.cfg.epochs, self.cfg.batch_size, self.cfg.device)
 
     def _housekeeping(self) -> None:
@@ -176,9 +182,9 @@ class RideScanNode(Node):
         new = cal.take_new_scorer()
         if new is not None:
             self._use_scorer(new)
-        n_good = cal.good_count()
-        if (self.cfg.auto_calibrate and cal.status == NOT_CALIBRATED
-                and n_good >= self.cfg.min_files and n_good != self._auto_tried_at):
+        n_good = cal.stored_count() if self.cfg.auto_calibrate else 0
+        if (self.cfg.auto_calibrate and n_good >= self.cfg.min_files and n_good != self._auto_tried_at
+                and (cal.status == NOT_CALIBRATED or (cal.status == FAILED and cal.retry_worth_it()))):
             self._auto_tried_at = n_good
             ok, msg = cal.start(self.cfg.epochs, self.cfg.batch_size, self.cfg.device)
             self.get_logger().info(f"auto-calibration: {msg}")

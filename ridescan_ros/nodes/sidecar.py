@@ -11,9 +11,9 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 class Sidecar:
     """FastAPI app (``api.app.create_app``) on uvicorn in a background thread.
 
-    Without ``api.keys_file`` it serves loopback only, every caller being the admin of org
-    ``local`` (the org the node creates its robot in); on any other host a keys file is
-    required.
+    Without ``api.keys_file`` it serves loopback only, every caller being the admin of the
+    node's ``org`` (where the node creates its robot); on any other host a keys file is
+    required, and its keys see the node's robot when they belong to that org.
     """
 
     def __init__(self, cfg: Any, service: Any) -> None:
@@ -26,7 +26,7 @@ class Sidecar:
         if keys is not None and not keys.is_file():
             raise ValueError(f"api.keys_file {keys} not found")
         app = create_app(Settings(data_dir=Path(cfg.data_dir), keys_file=keys,
-                                  insecure_local=keys is None, service=service))
+                                  insecure_local=keys is None, local_org=cfg.org, service=service))
         self.server = EmbeddedServer(app, cfg.api_host, cfg.api_port)
 
     @property

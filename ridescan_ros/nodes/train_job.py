@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ridescan_ros.core.errors import RideScanError
 from ridescan_ros.service.executor import CalibOutcome, ModelExecutor, ProgressFn
 from ridescan_ros.service.worker import progress_fields
 
@@ -29,15 +30,16 @@ class ProcessExecutor(ModelExecutor):
         self._lock = threading.Lock()
 
     def calibrate(self, paths: list[str], robot_type: str, out_dir: Path, *, epochs: int,
-                  batch_size: int, device: str, progress: ProgressFn) -> CalibOutcome:
+                  batch_size: int, device: str, progress: ProgressFn,
+                  topics: dict[str, str] | None = None) -> CalibOutcome:
         args = {"paths": paths, "robot_type": robot_type, "out_dir": str(out_dir),
-                "epochs": epochs, "batch_size": batch_size, "device": device}
+                "epochs": epochs, "batch_size": batch_size, "device": device, "topics": topics}
         errf = tempfile.TemporaryFile("w+")  # a file, so a chatty child never blocks on stderr
         proc = subprocess.Popen([sys.executable, "-m", "ridescan_ros.nodes.train_job", json.dumps(args)],
                                 stdout=subprocess.PIPE, stderr=errf, text=True)
         with self._lock:
             self._procs.add(proc)
-        result = None
+        result, failure = None, None
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -49,6 +51,8 @@ class ProcessExecutor(ModelExecutor):
                     progress(**msg["progress"])
                 elif "result" in msg:
                     result = msg["result"]
+                elif "error" in msg:
+                    failure = msg
             proc.wait()
         finally:
             _terminate(proc)
@@ -60,6 +64,8 @@ class ProcessExecutor(ModelExecutor):
         if proc.returncode != 0 or result is None:
             from ridescan_ros.core.errors import CalibrationError
 
+            if failure is not None:
+                raise CalibrationError(str(failure["error"]), failure.get("file_errors"))
             lines = err.strip().splitlines()
             raise CalibrationError(lines[-1] if lines else f"training exited with {proc.returncode}")
         return CalibOutcome(**result)
@@ -90,7 +96,8 @@ def run(args: dict) -> dict[str, Any]:
 
     out = ModelExecutor().calibrate(args["paths"], args["robot_type"], Path(args["out_dir"]),
                                     epochs=int(args["epochs"]), batch_size=int(args["batch_size"]),
-                                    device=args["device"], progress=progress)
+                                    device=args["device"], progress=progress,
+                                    topics=args.get("topics"))
     return {"model_version": out.model_version, "device": out.device, "files_used": out.files_used,
             "file_errors": out.file_errors, "seconds": out.seconds, "durations": out.durations}
 
@@ -100,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         result = run(json.loads(argv[0]))
+    except RideScanError as err:  # the user's words, and which files were skipped and why
+        print(json.dumps({"error": str(err), "file_errors": getattr(err, "file_errors", {})}), flush=True)
+        return 1
     except Exception as err:  # noqa: BLE001 - the parent shows the reason to the user
         print(f"{type(err).__name__}: {err}", file=sys.stderr)
         return 1

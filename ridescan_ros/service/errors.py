@@ -18,6 +18,10 @@ class ServiceError(RideScanError):
         self.message = message
         self.details = details if details is not None else message
 
+    def __str__(self) -> str:
+        """``message: details`` (the node and logs show both; the API sends them apart)."""
+        return self.message if self.details in ("", self.message) else f"{self.message}: {self.details}"
+
 
 def missing(field: str) -> ServiceError:
     """RS-VAL-001 naming the missing field (clients show it to users)."""

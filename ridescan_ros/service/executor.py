@@ -42,8 +42,10 @@ class Executor(Protocol):
     """Training and scoring as the worker sees them."""
 
     def calibrate(self, paths: list[str], robot_type: str, out_dir: Path, *, epochs: int,
-                  batch_size: int, device: str, progress: ProgressFn) -> CalibOutcome:
-        """Train on ``paths`` into ``out_dir``; raise ``CalibrationError`` when it cannot."""
+                  batch_size: int, device: str, progress: ProgressFn,
+                  topics: dict[str, str] | None = None) -> CalibOutcome:
+        """Train on ``paths`` into ``out_dir`` (``topics``: ``{role: topic}`` overrides of the
+        profile, a namespaced robot); raise ``CalibrationError`` when it cannot."""
 
     def scorer(self, model_dir: Path, device: str) -> Callable[[str], ScoreOutcome]:
         """Load a model once; the returned function scores one path (raises ``RecordingError``)."""
@@ -56,11 +58,12 @@ class ModelExecutor:
     """The real executor over ``ridescan_ros.model`` (imported on first use, never at import)."""
 
     def calibrate(self, paths: list[str], robot_type: str, out_dir: Path, *, epochs: int,
-                  batch_size: int, device: str, progress: ProgressFn) -> CalibOutcome:
+                  batch_size: int, device: str, progress: ProgressFn,
+                  topics: dict[str, str] | None = None) -> CalibOutcome:
         from ridescan_ros.model.calibration import calibrate
 
         res = calibrate(paths, robot_type, str(out_dir), epochs=epochs, batch_size=batch_size,
-                        device=device, seed=0, progress=progress)
+                        device=device, seed=0, progress=progress, topics=topics)
         model_dir, root = Path(res.model_dir).resolve(), Path(out_dir).resolve()
         return CalibOutcome(
             model_version=res.model_version, device=res.device, files_used=res.files_used,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +16,7 @@ from ridescan_ros.service.access import Principal
 from ridescan_ros.service.errors import ServiceError
 from ridescan_ros.service.executor import Executor, ModelExecutor
 from ridescan_ros.service.files import Files, StagedPart
-from ridescan_ros.service.resources import Resources
+from ridescan_ros.service.resources import Resources, robot_type_name
 from ridescan_ros.service.tasks import Tasks
 from ridescan_ros.service.worker import TaskWorker
 
@@ -50,16 +52,27 @@ class RideScanService:
         self.worker = TaskWorker(self.store, self.files, self.data_dir / "models",
                                  executor or s.executor or ModelExecutor(),
                                  train_threads=s.train_threads, score_threads=s.score_threads)
+        self._lock: _WorkerLock | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
-        """Recover tasks from a previous run and start the worker threads."""
+        """Take the data dir's worker lock, recover tasks from a previous run, start the worker.
+
+        Raises:
+            ServiceError: RS-SYS-001 when another process (a ``ridescan serve`` or a node)
+                runs the worker of this data dir: two workers would train the same task twice.
+        """
+        if self._lock is None:
+            self._lock = _WorkerLock(self.data_dir / "worker.lock")
         self.worker.start()
 
     def stop(self) -> None:
-        """Stop the worker (a cut-short task is queued again) and close the store."""
+        """Stop the worker (a cut-short task is queued again), close the store, drop the lock."""
         self.worker.stop()
         self.store.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     # -- use cases shared by the API ------------------------------------------------------
     def upload(self, p: Principal, robot_id: Any, mission_id: Any, file_type: Any,
@@ -122,10 +135,20 @@ class RideScanService:
 
     # -- in-process facade for the ROS node (no auth: the node is the operator) -----------
     def ensure_robot(self, org: str, name: str, robot_type: str) -> str:
-        """Id of the robot named ``name`` in ``org``, created if missing."""
+        """Id of the robot named ``name`` in ``org``, created if missing.
+
+        Raises:
+            ServiceError: RS-VAL-004 when a robot of that name has another type (its files
+                and models are of that type; reusing it would mix profiles).
+        """
         p = Principal(org=org, role="admin", key_id="node")
         found = self.resources.find_robots(p, {"robot_name": name})
         if found:
+            have, want = found[0]["robot_type"], robot_type_name(robot_type)
+            if have != want:
+                raise ServiceError("RS-VAL-004", "Robot type mismatch",
+                                   f"robot {name!r} in org {org!r} is {have!r}, not {want!r}: "
+                                   "choose another robot_name or edit that robot's type")
             return found[0]["robot_id"]
         return self.resources.create_robot(p, name, robot_type)["robot_id"]
 
@@ -154,9 +177,10 @@ class RideScanService:
         return data["uploaded_files"][0]["unique_filename"]
 
     def start_calibration(self, robot_id: str, mission_id: str, epochs: int = 100, batch_size: int = 128,
-                          device: str = "auto", retrain: bool = False, robot_type: str | None = None) -> str:
+                          device: str = "auto", retrain: bool = False, robot_type: str | None = None,
+                          topics: dict[str, str] | None = None) -> str:
         """Queue a calibration of all the mission's calib files; returns its ``calib_id``."""
-        body = {"robot_id": robot_id, "mission_id": mission_id, "epochs": epochs,
+        body = {"robot_id": robot_id, "mission_id": mission_id, "epochs": epochs, "topics": topics,
                 "batch_size": batch_size, "device": device, "retrain": retrain, "robot_type": robot_type}
         task, _ = self.calibrate(self._owner(robot_id), body)
         return task["ref_id"]
@@ -180,3 +204,28 @@ class RideScanService:
             raise ServiceError("RS-ROBOT-002", "Robot not found", f"no robot with id {robot_id!r}")
         return Principal(org=row["org"], role="admin", key_id=row["owner"])
 
+
+class _WorkerLock:
+    """An exclusive ``flock`` on a file of the data dir, held while the worker runs; the
+    kernel drops it when the process dies (kill -9 included), so it never goes stale."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(self.fd, 64, 0).decode(errors="replace").strip() or "?"
+            os.close(self.fd)
+            raise ServiceError("RS-SYS-001", "Data dir in use",
+                               f"{path.parent} is served by another ridescan process (pid {holder}); "
+                               "stop it or use another data dir (the node embeds the API: "
+                               "api.enabled: true)") from None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, str(os.getpid()).encode(), 0)
+
+    def release(self) -> None:
+        """Unlock and close (idempotent)."""
+        if self.fd >= 0:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = -1

@@ -104,6 +104,7 @@ class Tasks:
             "device": _device(body.get("device"), "auto"),
             "retrain": _bool(body.get("retrain", False)),
             "files": [f["unique_name"] for f in calib],
+            "topics": _topics(body.get("topics")),
         }
         found = recordings_count(calib)
         if found < MIN_CALIB_FILES:
@@ -204,3 +205,15 @@ class Tasks:
                         "model_version": p["model"]["model_version"], "files": files,
                         "message": t["message"] or "", "progress": loads(t["progress"]) or {}})
         return out
+
+
+def _topics(value: Any) -> dict[str, str]:
+    """``{role: topic}`` overrides of the profile's topics (the node's namespaced inputs)."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.startswith("/")
+                                              for k, v in value.items()):
+        raise ServiceError("RS-VAL-003", "Invalid topics",
+                           "topics must map input roles to absolute topic names, e.g. "
+                           '{"joint_states": "/arm1/joint_states"}')
+    return dict(value)
