@@ -25,7 +25,15 @@ class WrongRobotError(RecordingError):
 
 
 class CalibrationError(RideScanError):
-    """Calibration cannot run (too few files, nothing usable, ...)."""
+    """Calibration cannot run (too few files, nothing usable, ...).
+
+    ``file_errors`` (path -> reason) says which inputs were skipped and why, so "found 14"
+    comes with the reason for the 15th.
+    """
+
+    def __init__(self, message: str, file_errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.file_errors = dict(file_errors or {})
 
 
 class ModelError(RideScanError):

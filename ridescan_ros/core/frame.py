@@ -14,7 +14,8 @@ import numpy as np
 
 from ridescan_ros.core.profiles import SignalSet
 
-MAX_GRID_ROWS = 20_000_000  # refuse absurd spans (a 1970 stamp) before allocating
+MAX_GRID_BYTES = 2 << 30  # refuse absurd spans (a 1970 stamp) before allocating
+MAX_DATA_GAP_S = 600.0  # a longer silence of every signal: two recordings in one, or a clock jump
 
 
 @dataclass
@@ -77,9 +78,10 @@ def resample(
     start = min(s for s, _ in spans) if t0 is None else t0
     end = max(e for _, e in spans) if t_end is None else t_end
     n = int(np.floor((end - start) * rate_hz + 1e-9)) + 1 if end >= start else 0
-    if n > MAX_GRID_ROWS:
+    if n * max(len(names), 1) * 8 > MAX_GRID_BYTES:
         raise ValueError(
-            f"time span {end - start:.3g} s at {rate_hz} Hz is {n} rows; refusing (broken stamps?)"
+            f"time span {end - start:.3g} s at {rate_hz} Hz is {n} rows x {len(names)} signals; "
+            "refusing (broken stamps?)"
         )
     grid = start + np.arange(n) / rate_hz
     X = np.full((n, len(names)), np.nan)
@@ -88,6 +90,32 @@ def resample(
         if s is not None:
             X[:, j] = _interp_finite(grid, s[0], s[1], max_gap_s)
     return SignalFrame(t0=float(start), rate_hz=rate_hz, X=X, names=list(names))
+
+
+def grid_problem(signals: SignalSet, n_signals: int, rate_hz: float) -> str | None:
+    """Why this recording cannot go on a grid at ``rate_hz`` (None when it can).
+
+    The grid is sized by the time span, so a span the samples do not fill (every signal
+    silent for ``MAX_DATA_GAP_S``, or more than ``MAX_GRID_BYTES``) is refused before any
+    allocation instead of scoring an empty grid.
+    """
+    times = [t for t, _ in signals.series.values() if len(t)]
+    if not times:
+        return None
+    start, end = min(float(t[0]) for t in times), max(float(t[-1]) for t in times)
+    rows = int((end - start) * rate_hz) + 1
+    if rows * max(n_signals, 1) * 8 > MAX_GRID_BYTES:
+        return (f"time span {end - start:.1f} s at {rate_hz:g} Hz would be {rows} rows x {n_signals} "
+                f"signals (over {MAX_GRID_BYTES >> 30} GB); broken stamps?")
+    union = np.unique(np.concatenate(times))
+    if union.size > 1:
+        gaps = np.diff(union)
+        k = int(np.argmax(gaps))
+        if gaps[k] > MAX_DATA_GAP_S:
+            return (f"no signal has data for {gaps[k]:.1f} s (t={union[k]:.3f} to {union[k + 1]:.3f} s, "
+                    f"longer than {MAX_DATA_GAP_S:g} s): a clock jump, or two recordings in one file; "
+                    "split it")
+    return None
 
 
 def window_starts(n_rows: int, window: int, stride: int) -> np.ndarray:

@@ -68,7 +68,16 @@ class Profile:
     csv_maps: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def with_topics(self, topics: dict[str, str]) -> "Profile":
-        """Return a copy whose source topics are overridden by ``{role: topic}``."""
+        """Return a copy whose source topics are overridden by ``{role: topic}``.
+
+        Raises:
+            ValueError: a role this profile does not have (a typo would else be ignored).
+        """
+        roles = [s.role for s in self.sources]
+        unknown = sorted(set(topics) - set(roles))
+        if unknown:
+            raise ValueError(f"{self.name} has no input role {', '.join(map(repr, unknown))}; "
+                             f"its roles are {', '.join(roles)}")
         srcs = tuple(replace(s, topic=topics.get(s.role, s.topic)) for s in self.sources)
         return replace(self, sources=srcs)
 
@@ -175,11 +184,13 @@ class SignalSet:
         series: signal name -> (t (n,) float64 seconds, values (n,) float64).
         missing: expected signals the recording does not have.
         sources_used: role -> topic (or CSV layout) that fed it.
+        notes: what the selection left out (extra joints of a gripper or arm), for warnings.
     """
 
     series: dict[str, tuple[np.ndarray, np.ndarray]]
     missing: list[str]
     sources_used: dict[str, str]
+    notes: list[str] = field(default_factory=list)
 
 
 def select_signals(rec: Recording, profile: Profile) -> SignalSet:
@@ -190,6 +201,7 @@ def select_signals(rec: Recording, profile: Profile) -> SignalSet:
     """
     series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     used: dict[str, str] = {}
+    notes: list[str] = []
     found_types = sorted({f"{s.topic} [{s.msgtype}]" for s in rec.streams.values()})
     for src in profile.sources:
         stream = rec.streams.get(src.topic)
@@ -205,19 +217,24 @@ def select_signals(rec: Recording, profile: Profile) -> SignalSet:
         if src.role == "joint_states":
             jnames = sorted({k.rsplit(".", 1)[0] for k in stream.columns if k != "header.stamp"})
             mapped = {n: _joint_match(n, profile.joints) for n in jnames}
-            unknown = [n for n, m in mapped.items() if m is None]
-            if unknown or len(jnames) != len(profile.joints):
+            hits = [m for m in mapped.values() if m is not None]
+            if sorted(set(hits)) != sorted(profile.joints) or len(hits) != len(set(hits)):
                 raise WrongRobotError(
                     rec.path,
                     f"not a {profile.name} recording: expected {len(profile.joints)} joints "
                     f"({', '.join(profile.joints)}) on {stream.topic}, found {len(jnames)} "
                     f"({', '.join(jnames)})",
                 )
+            extra = [n for n, m in mapped.items() if m is None]
+            if extra:  # a gripper or an arm on the same topic: the robot's joints are all there
+                notes.append(f"{stream.topic}: {len(extra)} joint(s) not in the {profile.name} profile "
+                             f"ignored ({', '.join(extra[:6])}{', ...' if len(extra) > 6 else ''})")
             for key, col in stream.columns.items():
                 if key == "header.stamp":
                     continue
                 jn, fld = key.rsplit(".", 1)
-                series[f"{mapped[jn]}.{fld}"] = (stream.t, col)
+                if mapped[jn] is not None:
+                    series[f"{mapped[jn]}.{fld}"] = (stream.t, col)
         else:
             for key, col in stream.columns.items():
                 if key == "header.stamp":
@@ -232,7 +249,7 @@ def select_signals(rec: Recording, profile: Profile) -> SignalSet:
                 if col in stream.columns:
                     series[sig] = (stream.t, stream.columns[col])
     if not series:
-        expected = ", ".join(f"{s.topic} [{s.msgtype}]" for s in profile.sources)
+        expected = ", ".join(f"{s.topic} [{' or '.join(s.msgtypes)}]" for s in profile.sources)
         csvs = ", ".join(f"csv/{k}" for k in profile.csv_maps)
         raise WrongRobotError(
             rec.path,
@@ -241,4 +258,4 @@ def select_signals(rec: Recording, profile: Profile) -> SignalSet:
             + f"; found {', '.join(found_types) or 'no numeric streams'}",
         )
     missing = [s for s in profile.expected_signals() if s not in series]
-    return SignalSet(series=series, missing=missing, sources_used=used)
+    return SignalSet(series=series, missing=missing, sources_used=used, notes=notes)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ridescan_ros.core.errors import RecordingError
-from ridescan_ros.core.frame import SignalFrame, resample
+from ridescan_ros.core.frame import SignalFrame, grid_problem, resample
 from ridescan_ros.core.profiles import Profile, SignalSet, select_signals
 from ridescan_ros.core.telemetry import Recording
 
@@ -53,8 +53,17 @@ def read_many(paths: list[str]) -> list[Recording | RecordingError]:
 
 
 def prepare(rec: Recording, profile: Profile) -> Prepared:
-    """Select the profile's signals (raises ``WrongRobotError`` for another robot)."""
-    return Prepared(path=rec.path, signals=select_signals(rec, profile), recording=rec)
+    """Select the profile's signals and check they fit on the model's grid.
+
+    Raises:
+        WrongRobotError: another robot's recording; RecordingError: a span the samples do
+        not fill (``core.frame.grid_problem``).
+    """
+    signals = select_signals(rec, profile)
+    why = grid_problem(signals, len(signals.series), profile.rate_hz)
+    if why:
+        raise RecordingError(rec.path, why)
+    return Prepared(path=rec.path, signals=signals, recording=rec)
 
 
 def candidate_signals(prepared: list[Prepared], profile: Profile) -> list[str]:

@@ -58,12 +58,23 @@ def _load(path: str, fast: bool) -> Recording:
     raise RecordingError(path, f"unrecognised file format ({kind})")
 
 
+def _zip_entry(p: str) -> tuple[str, str] | None:
+    """``archive.zip!inner/run.bag`` -> (archive, entry) when ``p`` names one zip entry."""
+    if "!" not in p or Path(p).exists():
+        return None
+    head, _, key = p.partition("!")
+    if Path(head).is_file() and detect_kind(head) == "zip":
+        return head, key
+    return None
+
+
 def load_recording(path: str | Path, *, fast: bool = True) -> Recording:
     """Read one recording into streams of named float columns.
 
     Args:
         path: a ``.bag``/``.bag.active``, rosbag2 folder, ``.db3``/``.mcap`` (optionally
-            ``.zstd``), ``.csv``, or a ``.zip`` holding exactly one recording.
+            ``.zstd``), ``.csv``, a ``.zip`` holding exactly one recording, or one entry of
+            a zip as ``archive.zip!entry`` (what ``expand_inputs`` lists for larger zips).
         fast: use the bulk decoder (`core.fastdecode`) where it handles the type; the
             per-message path gives the same numbers.
 
@@ -71,9 +82,14 @@ def load_recording(path: str | Path, *, fast: bool = True) -> Recording:
         RecordingError: the file cannot be read; the message names it and the reason.
     """
     p = str(path)
-    if not Path(p).exists():
+    zip_part = _zip_entry(p)
+    if zip_part is None and not Path(p).exists():
         raise RecordingError(p, "no such file or folder")
     try:
+        if zip_part is not None:
+            from ridescan_ros.core.readers.archive import load_entry
+
+            return load_entry(zip_part[0], zip_part[1], fast=fast)
         return _load(p, fast)
     except RecordingError as err:
         if err.path == p or err.path.startswith(p + "!"):
@@ -87,7 +103,9 @@ def load_recording(path: str | Path, *, fast: bool = True) -> Recording:
 
 
 def expand_inputs(paths: Iterable[str | Path]) -> list[str]:
-    """Files and folders -> list of recordings (a rosbag2 folder counts as one)."""
+    """Files and folders -> list of recordings (a rosbag2 folder counts as one; a zip of
+    several recordings gives one ``zip!entry`` path each, refused entries included so
+    their reasons are reported)."""
     from ridescan_ros.core.readers.rosbag2 import is_bag_folder
 
     out: list[str] = []
@@ -101,6 +119,11 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[str]:
                     out.extend(expand_inputs([child]))
                 elif is_recording_file(child):
                     out.append(str(child))
+        elif p.is_file() and detect_kind(str(p)) == "zip":
+            from ridescan_ros.core.readers.archive import entry_keys
+
+            keys = entry_keys(str(p))
+            out.extend([f"{p}!{k}" for k in keys] if len(keys) > 1 else [str(p)])
         else:
             out.append(str(p))
     return out

@@ -155,6 +155,32 @@ def load_zip_entries(path: str, *, fast: bool = True) -> list[Recording | Record
     return out
 
 
+def entry_keys(path: str) -> list[str]:
+    """Names of the recordings in a zip (and of its refused entries), as ``load_entry``
+    takes them; reads the central directory only. Empty when the zip cannot be planned."""
+    try:
+        with _open(path) as zf:
+            groups, refused = _plan(path, zf)
+    except RecordingError:
+        return []
+    keys = [k.rstrip("/") for k in groups]
+    keys += [e.path[len(path) + 1:] for e in refused if e.path.startswith(path + "!")]
+    return sorted(keys)
+
+
+def load_entry(path: str, key: str, *, fast: bool = True) -> Recording:
+    """One recording of a zip by its ``entry_keys`` name (a refused entry raises its refusal)."""
+    with _open(path) as zf:
+        groups, refused = _plan(path, zf)
+        for k, infos in groups.items():
+            if k.rstrip("/") == key:
+                return _load_group(path, zf, k, infos, fast)
+    for err in refused:
+        if err.path == f"{path}!{key}":
+            raise err
+    raise RecordingError(f"{path}!{key}", "no such recording in the zip")
+
+
 def load_single(path: str, *, fast: bool = True) -> Recording:
     """The one recording of a zip; refuses zips holding none or several."""
     with _open(path) as zf:
@@ -162,7 +188,8 @@ def load_single(path: str, *, fast: bool = True) -> Recording:
         if len(groups) != 1:
             why = "; ".join(e.reason for e in refused[:3])
             raise RecordingError(
-                path, f"zip holds {len(groups)} recordings (expected exactly one; use load_all)"
+                path, f"zip holds {len(groups)} recordings, not one: pass the zip itself to "
+                "calibrate/score (its recordings are expanded), or one entry as 'file.zip!entry'"
                 + (f"; refused entries: {why}" if why else "")
             )
         (key, infos), = groups.items()

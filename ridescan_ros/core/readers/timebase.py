@@ -14,7 +14,10 @@ Rule (ADR 0001, BR-05/BR-20):
    fill them) or stamps on another clock (a replayed bag, an unsynced robot clock, sim time)
    make the stream fall back to log time, and the warning says so, so stamped and
    unstamped topics of one recording never end up days apart.
-3. Samples are stably sorted on the chosen time; backwards steps are counted and
+3. A single sample whose time jumps away from both neighbours in message order (by more
+   than ``JUMP_MIN_S`` and ``JUMP_STEPS`` typical steps) while they agree with each other
+   is a clock glitch: dropped and reported (a 2-day jump would else size the grid).
+   Samples are then stably sorted on the chosen time; backwards steps are counted and
    reported as a data-quality finding, never silently kept.
 4. NaN, +/-inf, magnitudes above ``ABSURD_MAGNITUDE`` and denormals in value columns
    become NaN (missing), reported with count, column (joint) and first time (BR-19).
@@ -29,6 +32,8 @@ from ridescan_ros.core.telemetry import Stream
 PLAUSIBLE_WINDOW_S = 30 * 86400.0
 MAX_STAMP_OFFSET_S = 10.0
 ABSURD_MAGNITUDE = 1e12
+JUMP_MIN_S = 1.0
+JUMP_STEPS = 100
 _TINY = np.finfo(np.float64).tiny
 _STAMP = "header.stamp"
 
@@ -95,6 +100,24 @@ def mask_bad_values(
     return total
 
 
+def isolated_jumps(t: np.ndarray) -> np.ndarray:
+    """(n,) bool: samples (message order) far from both neighbours that agree with each other.
+
+    "Far" is more than ``max(JUMP_MIN_S, JUMP_STEPS * median |step|)``. The first and last
+    sample count when they are far from the next two (previous two) that agree.
+    """
+    n = t.shape[0]
+    out = np.zeros(n, dtype=bool)
+    if n < 3:
+        return out
+    d = np.abs(np.diff(t))
+    lim = max(JUMP_MIN_S, JUMP_STEPS * float(np.median(d)))
+    out[1:-1] = (d[:-1] > lim) & (d[1:] > lim) & (np.abs(t[2:] - t[:-2]) <= lim)
+    out[0] = d[0] > lim and d[1] <= lim
+    out[-1] = d[-1] > lim and d[-2] <= lim
+    return out
+
+
 def build_stream(
     topic: str,
     msgtype: str,
@@ -155,6 +178,15 @@ def build_stream(
     if not keep.all():
         t = t[keep]
         columns = {k: v[keep] for k, v in columns.items()}
+    glitch = isolated_jumps(t)
+    if glitch.any():
+        first = int(np.flatnonzero(glitch)[0])
+        warnings.append(
+            f"{topic}: dropped {int(glitch.sum())} sample(s) whose {base} jumps away from both "
+            f"neighbours (e.g. message {first}: {t[first]:.3f} s; clock glitch)"
+        )
+        t = t[~glitch]
+        columns = {k: v[~glitch] for k, v in columns.items()}
     t = np.ascontiguousarray(t, dtype=np.float64)
     if t.size > 1:
         back = int(np.count_nonzero(np.diff(t) < 0))
