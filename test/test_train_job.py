@@ -9,6 +9,7 @@ import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import pytest
 from sidecar_fakes import csv_files, wait_for
 
 from ridescan_ros.nodes import train_job
@@ -61,3 +62,17 @@ def test_stopping_the_service_mid_training_requeues_the_task(monkeypatch, tmp_pa
     assert again.calibration_status(mid)["status"] == "calibrating"
     assert not list((tmp_path / "d" / "models").glob("*/.tmp-*"))
     again.store.close()
+
+
+def test_child_failure_keeps_the_message_and_skipped_files(shared_data: Path, tmp_path: Path) -> None:
+    """'Expected 15 files, but found 14.' arrives verbatim, with the reason for the 15th."""
+    from ridescan_ros.core.errors import CalibrationError
+
+    good = sorted((shared_data / "wheeled_davie" / "calibration").glob("*.csv"))[:14]
+    paths = [str(p) for p in good] + [str(tmp_path / "junk.csv")]
+    (tmp_path / "junk.csv").write_text("not,a\nrecording,at all\n")
+    with pytest.raises(CalibrationError) as info:
+        ProcessExecutor().calibrate(paths, "wheeled_mobile", tmp_path / "out", epochs=1, batch_size=8,
+                                    device="cpu", progress=lambda *a, **k: None)
+    assert str(info.value) == "Expected 15 files, but found 14."
+    assert list(info.value.file_errors) == [str(tmp_path / "junk.csv")]

@@ -93,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
                         topics=topics or None, progress=bar, min_files=args.min_files)
     except (RideScanError, ValueError) as err:
         bar.close()
+        for path, reason in getattr(err, "file_errors", {}).items():
+            print(f"skipped {path}: {reason}", file=sys.stderr)
         print(f"error: {err}", file=sys.stderr)
         return 1
     bar.close()

@@ -15,7 +15,9 @@ def add_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="model directory written by 'ridescan calibrate'")
     p.add_argument("--json", action="store_true", help="one JSON object per line per recording")
     p.add_argument("--plot", metavar="DIR", help="write a risk-over-time PNG per recording into DIR")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="scoring device")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
+                   help="accepted for symmetry with calibrate; scoring runs on the CPU (the fold "
+                        "ensemble is two small matrix products per batch)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="recordings: files or folders")
 
 
@@ -34,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
     from ridescan_ros.model import dataset
 
     paths = dataset.expand(args.paths)
+    if not paths:
+        print(f"error: no recordings found in {', '.join(args.paths)} (expected .bag, .mcap, .db3, "
+              ".csv, .zip or rosbag2 folders)", file=sys.stderr)
+        return 1
     # Reading starts now, in a worker process, while this one imports torch and loads the
     # model; later files are read while the one before is scored (core.parallel).
     with Prefetcher(paths) as reads:
@@ -53,6 +59,7 @@ def _score_all(args: argparse.Namespace, scorer, reads) -> int:  # type: ignore[
     if args.plot:
         Path(args.plot).mkdir(parents=True, exist_ok=True)
     failed = 0
+    plot_names: set[str] = set()
     if not args.json:
         print(f"model {scorer.model_version} ({scorer.profile.name}); risk >= 50 is critical")
         print(f"{'risk':>6s} {'':8s} {'windows':>7s}  {'file':40s} top signals")
@@ -61,7 +68,9 @@ def _score_all(args: argparse.Namespace, scorer, reads) -> int:  # type: ignore[
             if isinstance(rec, RecordingError):
                 raise rec
             s = scorer.score_recording(rec)
-        except RideScanError as err:
+        except Exception as err:  # noqa: BLE001 - one file must never stop the others
+            if not isinstance(err, RideScanError):
+                err = RideScanError(f"{path}: internal error ({type(err).__name__}: {err})")
             failed += 1
             if args.json:
                 print(json.dumps({"file": path, "error": str(err)}), flush=True)
@@ -75,5 +84,11 @@ def _score_all(args: argparse.Namespace, scorer, reads) -> int:  # type: ignore[
         if args.plot:
             from ridescan_ros.plots import plot_risk
 
-            plot_risk(s, Path(args.plot) / f"{Path(path).name}.png")
+            name = f"{Path(path).name}.png"
+            k = 1
+            while name in plot_names:  # two run.csv from different folders: run.csv-2.png
+                k += 1
+                name = f"{Path(path).name}-{k}.png"
+            plot_names.add(name)
+            plot_risk(s, Path(args.plot) / name)
     return 1 if failed else 0

@@ -14,6 +14,7 @@ residual aggregate, whole-file statistics) each averaging 1 on held-out normal r
 
 from __future__ import annotations
 
+import os
 import platform
 from contextlib import nullcontext
 import time
@@ -69,11 +70,23 @@ def _emit(progress: Progress | None, stage: str, **kw: object) -> None:
 
 
 def _read(paths: list[str], profile, progress: Progress | None
-          ) -> tuple[list[dataset.Prepared], dict[str, str]]:
+          ) -> tuple[list[dataset.Prepared], dict[str, str], dict[str, str]]:
+    """(usable recordings, path -> why skipped, path -> sha256 of the files on disk)."""
     files = dataset.expand(paths)
     _emit(progress, "reading", files_done=0, files_total=len(files))
     ok: list[dataset.Prepared] = []
     errors: dict[str, str] = {}
+    seen: dict[str, str] = {}  # content hash -> first path: a copy is not another normal run
+    hashes: dict[str, str] = {}
+    unique = []
+    for f in files:
+        digest = hashes[f] = sha256_file(f) if os.path.exists(f) else f  # zip entries: by name
+        if digest in seen:
+            errors[f] = f"same content as {seen[digest]}: counted once"
+        else:
+            seen[digest] = f
+            unique.append(f)
+    files = unique
     for i, (path, rec) in enumerate(zip(files, dataset.read_many(files))):
         try:
             if isinstance(rec, RecordingError):
@@ -82,7 +95,7 @@ def _read(paths: list[str], profile, progress: Progress | None
         except RecordingError as err:
             errors[path] = err.reason
         _emit(progress, "reading", files_done=i + 1, files_total=len(files))
-    return ok, errors
+    return ok, errors, hashes
 
 
 def calibrate(paths, robot_type, out_dir, *, epochs=100, batch_size=128, device="auto",
@@ -98,9 +111,10 @@ def calibrate(paths, robot_type, out_dir, *, epochs=100, batch_size=128, device=
     if topics:
         profile = profile.with_topics(dict(topics))
     dev = pick_device(device)
-    prepared, errors = _read([str(p) for p in paths], profile, progress)
+    prepared, errors, hashes = _read([str(p) for p in paths], profile, progress)
     if len(prepared) < min_files:
-        raise CalibrationError(f"Expected {min_files} files, but found {len(prepared)}.")
+        raise CalibrationError(f"Expected {min_files} files, but found {len(prepared)}.",
+                               file_errors=errors)
     rate = profile.rate_hz
     cands = dataset.candidate_signals(prepared, profile)
     frames = [dataset.to_frame(p.signals, cands, rate).X for p in prepared]
@@ -186,7 +200,8 @@ def calibrate(paths, robot_type, out_dir, *, epochs=100, batch_size=128, device=
                   "folds": k_folds, "fold_of": fold_of.tolist(), "losses": losses,
                   "seconds": round(time.perf_counter() - t_start, 3),
                   "stage_seconds": {"train": round(train_s, 3)}},
-        files=[{"path": p, "sha256": sha256_file(p), "fold": int(f)} for p, f in zip(names, fold_of)],
+        files=[{"path": p, "sha256": hashes.get(p) if os.path.exists(p) else sha256_file(_container(p)),
+                "fold": int(f)} for p, f in zip(names, fold_of)],
         versions={"ridescan_ros": __version__, "torch": torch.__version__,
                   "numpy": np.__version__, "python": platform.python_version()},
         topics={s.role: s.topic for s in profile.sources},
@@ -199,6 +214,12 @@ def calibrate(paths, robot_type, out_dir, *, epochs=100, batch_size=128, device=
         window_threshold=window_map.threshold, file_threshold=file_map.threshold,
         holdout_file_risk=man.holdout["file_risk"], final_loss=losses[-1] if losses else None,
         durations=_durations([str(p) for p in paths], prepared))
+
+
+def _container(path: str) -> str:
+    """The file on disk a recording came from (``a.zip!run.csv`` -> ``a.zip``)."""
+    head = path.partition("!")[0]
+    return head if "!" in path and os.path.isfile(head) else path
 
 
 def _durations(roots: list[str], prepared: list[dataset.Prepared]) -> dict[str, float]:

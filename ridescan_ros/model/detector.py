@@ -177,7 +177,7 @@ def _ensemble(folds: list[FoldModel], tg: list[int]) -> dict:
     for f in folds:
         tg_mu, tg_sd = f.sig_mu[tg], f.sig_sd[tg]
         rs = f.res_sd
-        sd_ = f.net.state_dict()
+        sd_ = {k: v.detach().cpu() for k, v in f.net.state_dict().items()}
         L, l0 = sd_["linear.weight"].double().numpy(), sd_["linear.bias"].double().numpy()
         W1, c1 = sd_["mlp.0.weight"].double().numpy(), sd_["mlp.0.bias"].double().numpy()
         W2, c2 = sd_["mlp.2.weight"].double().numpy(), sd_["mlp.2.bias"].double().numpy()

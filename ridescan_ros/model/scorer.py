@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ridescan_ros.core.errors import WrongRobotError
 from ridescan_ros.core.frame import SignalFrame, window_starts
 from ridescan_ros.core.manifest import finite
 from ridescan_ros.core.profiles import Profile, SignalSet, get_profile
@@ -88,8 +89,15 @@ class Scorer:
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike, device: str = "cpu") -> "Scorer":
-        """Load a model directory (raises ``ModelError``)."""
-        man, det = artifacts.load(model_dir, device)
+        """Load a model directory (raises ``ModelError``).
+
+        Scoring runs on the CPU whatever ``device`` says (``auto``/``cpu``/``cuda`` are
+        accepted, as the API's ``process`` takes them): the fold networks are folded into two
+        small float32 matrix products per batch of rows (``detector._mean_residual``).
+        """
+        if device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"unknown device {device!r}; expected auto, cpu or cuda")
+        man, det = artifacts.load(model_dir, "cpu")
         return cls(man, det)
 
     def frame(self, signals: SignalSet, t0: float | None = None, t_end: float | None = None) -> SignalFrame:
@@ -126,8 +134,12 @@ class Scorer:
         X = self._matrix(frame)
         fc, rc = self.detector.parts(X)
         ws = self._window_scores(frame, fc + rc)
-        warnings = list(rec.warnings)
+        warnings = list(rec.warnings) + list(prepared.signals.notes)
         missing = [s for j, s in enumerate(self.signals) if not np.isfinite(X[:, j]).any()]
+        if len(missing) == len(self.signals):  # nothing to compare: "no data" is not "no risk"
+            raise WrongRobotError(rec.path, f"none of the model's {len(self.signals)} signals "
+                                  f"({', '.join(self.signals[:4])}, ...) has data in this recording "
+                                  f"(it has {', '.join(sorted(prepared.signals.series)[:4]) or 'nothing usable'})")
         if missing:
             warnings.append(f"{len(missing)} model signal(s) missing ({', '.join(missing[:6])}"
                             f"{', ...' if len(missing) > 6 else ''}): imputed with the calibration"
@@ -150,13 +162,24 @@ class Scorer:
             top_signals=_top_signals(self.signals, per_sig), model_version=self.model_version,
             windows=int(ws.raw.size), duration_s=rec.duration_s(), warnings=warnings,
             missing_signals=missing,
-            window_scores=[{"t_start": round(float(a), 3), "t_end": round(float(a) + self.window / self.rate_hz, 3),
-                            "risk": round(float(r), 3)} for a, r in zip(rel, ws.risk)],
+            window_scores=_window_rows(rel, ws, self.window / self.rate_hz, self.signals),
         )
 
     def score_path(self, path: str) -> FileScore:
         """Read and score one file (raises ``RecordingError`` naming it)."""
         return self.score_recording(dataset.read(path))
+
+
+def _window_rows(rel: np.ndarray, ws: WindowScores, length_s: float, names: list[str],
+                 k: int = 3) -> list[dict]:
+    """Per window: times from the first sample, risk, and its ``k`` top signals (shares)."""
+    C = ws.contributions
+    tot = C.sum(axis=1) if C.size else np.zeros(0)
+    order = np.argsort(-C, axis=1, kind="stable")[:, :k] if C.size else np.zeros((0, k), dtype=int)
+    return [{"t_start": round(float(a), 3), "t_end": round(float(a) + length_s, 3), "risk": round(float(r), 3),
+             "top_signals": [{"signal": names[j], "contribution": round(float(C[i, j] / tot[i]), 4)
+                              if tot[i] > 0 else 0.0} for j in order[i]]}
+            for i, (a, r) in enumerate(zip(rel, ws.risk))]
 
 
 def _top_signals(names: list[str], per_sig: np.ndarray, k: int = TOP_SIGNALS) -> list[dict]:

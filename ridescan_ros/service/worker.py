@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ridescan_ros.core.errors import RideScanError
+from ridescan_ros.core.errors import CalibrationError, RideScanError
 from ridescan_ros.core.store import Store, dumps, loads, now
 from ridescan_ros.service.executor import Executor
 from ridescan_ros.service.files import Files
@@ -184,8 +184,16 @@ class TaskWorker:
             self._progress(task, progress_fields(args, kwargs))
 
         try:
-            out = self.executor.calibrate(list(by_path), p["robot_type"], out_dir, epochs=p["epochs"],
-                                          batch_size=p["batch_size"], device=p["device"], progress=progress)
+            try:
+                out = self.executor.calibrate(list(by_path), p["robot_type"], out_dir, epochs=p["epochs"],
+                                              batch_size=p["batch_size"], device=p["device"], progress=progress,
+                                              topics=p.get("topics") or None)
+            except CalibrationError as err:  # "found 14": say which file was skipped and why
+                if err.file_errors:
+                    self.store.run("UPDATE tasks SET result=? WHERE id=?", (dumps({"file_errors": [
+                        _file_error(path, reason, by_path) for path, reason in err.file_errors.items()]}),
+                        task["id"]))
+                raise
             self._check(task)
             errors = [_file_error(path, reason, by_path) for path, reason in out.file_errors.items()]
             for path, secs in out.durations.items():
@@ -237,6 +245,9 @@ class TaskWorker:
                 self.store.run("UPDATE files SET duration_s=? WHERE unique_name=?", (secs, name))
             except RideScanError as err:
                 error, failed = str(err), failed + 1
+            except Exception as err:  # noqa: BLE001 - one file's bug must not fail the others
+                log.exception("scoring %s failed", name)
+                error, failed = f"internal error: {type(err).__name__}: {err}", failed + 1
             self.store.run("INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?,?,?,?)",
                            (task["ref_id"], name, task["mission_id"], task["robot_id"], risk, version,
                             dumps(detail) if detail else None, error, now()))
