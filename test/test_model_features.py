@@ -139,3 +139,20 @@ def test_shared_fold_terms_equal_each_fold_alone() -> None:
     want = np.array([np.nanmean(rm[s:s + 98], axis=0) ** 2 for s in starts])  # rows s+1..s+98, NaN targets left out
     np.testing.assert_allclose(r[:, tg], want, rtol=1e-3, atol=1e-6)
     assert f[0, 3] == 0 and f[1, 3] > 0 and (r > 0).any()  # NaN rows 10-19: window 0 only
+
+
+def test_normalisation_ignores_a_rare_garbage_value() -> None:
+    """BR-19: one 1e9 N force among readings of tens must not blind the signal."""
+    from ridescan_ros.model.detector import nan_stats
+
+    rng = np.random.default_rng(3)
+    clean = rng.normal(20.0, 1.5, (20_000, 4))
+    clean[:, 2] = 1.0  # a constant column (MAD 0) is taken as it is
+    dirty = clean.copy()
+    dirty[777, 0] = 1e9
+    dirty[5, 1] = np.nan
+    mu, sd = nan_stats(clean)
+    np.testing.assert_allclose(sd[[0, 1, 3]], clean[:, [0, 1, 3]].std(axis=0, ddof=1), rtol=1e-12)
+    mu2, sd2 = nan_stats(dirty)
+    assert abs(sd2[0] - sd[0]) < 0.01 and abs(mu2[0] - mu[0]) < 0.01
+    assert sd2[2] == sd[2] and mu2[2] == 1.0
