@@ -194,3 +194,24 @@ def test_load_all_folder_with_zip_and_bad_file(tmp_path: Path) -> None:
     assert ok == ["c.csv", "run1.csv", "run2.csv"]
     errs = [r for r in res if isinstance(r, RecordingError)]
     assert len(errs) == 1 and errs[0].path.endswith("broken.bag") and "truncated" in errs[0].reason
+
+
+@pytest.mark.parametrize(("scale", "unit"), [(1e3, "milliseconds"), (1e6, "microseconds"), (1e9, "nanoseconds")])
+def test_epoch_subsecond_units_become_seconds(tmp_path: Path, scale: float, unit: str) -> None:
+    rows = [[round(r[0] * scale), *r[1:]] for r in _wheeled_rows(30)]
+    rec = load_recording(_write(tmp_path / "ms.csv", HEADER, rows, fmt="{:.0f}"))
+    assert rec.duration_s() == pytest.approx(2.9, abs=1e-3)
+    assert any(f"epoch {unit}: converted to seconds" in w for w in rec.warnings)
+
+
+def test_iso_times_and_repeated_times(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    rows = _wheeled_rows(10)
+    iso = [[datetime.fromtimestamp(r[0], timezone.utc).isoformat().replace("+00:00", "Z"), *r[1:]] for r in rows]
+    rec = load_recording(_write(tmp_path / "iso.csv", HEADER, iso))
+    np.testing.assert_allclose(rec.streams["csv"].t, [r[0] for r in rows], atol=1e-6)
+    assert any("ISO 8601" in w for w in rec.warnings)
+    twice = [r for r in rows for _ in range(2)]
+    rec = load_recording(_write(tmp_path / "dup.csv", HEADER, twice))
+    assert any("10 row(s) repeat the previous row's time" in w for w in rec.warnings)

@@ -221,3 +221,28 @@ def test_single_stamp_jump_dropped(tmp_path: Path) -> None:
     js = rec.streams["/joint_states"]
     assert len(js) == 49 and rec.duration_s() < 1.0
     assert any("more than 10 s from its log time" in w for w in rec.warnings)
+
+
+@pytest.mark.parametrize("fmt", ["ros1", "mcap"])
+def test_malformed_payloads_named_by_message_index_on_both_paths(tmp_path: Path, fmt: str) -> None:
+    """Truncated payloads (messages 42 and 43) are counted and the first is named, with the
+    same text from the bulk decoder and the per-message path; the others still read."""
+    rows = _rows(100)
+    if fmt == "ros1":
+        store = get_typestore(Stores.ROS1_NOETIC)
+        ser, w = store.serialize_ros1, Writer1(tmp_path / "m.bag")
+    else:
+        store = get_typestore(Stores.ROS2_HUMBLE)
+        ser, w = store.serialize_cdr, Writer2(tmp_path / "m", version=9, storage_plugin=StoragePlugin.MCAP)
+    with w:
+        conn = w.add_connection("/joint_states", "sensor_msgs/msg/JointState", typestore=store)
+        for i, (log, stamp, pos) in enumerate(rows):
+            data = ser(_js(store, stamp, pos), conn.msgtype)
+            w.write(conn, log, data[: len(data) // 2] if i in (42, 43) else data)
+    path = tmp_path / ("m.bag" if fmt == "ros1" else "m")
+    fast, slow = load_recording(path), load_recording(path, fast=False)
+    msg = [x for x in fast.warnings if "could not be decoded" in x]
+    assert len(msg) == 1 and "/joint_states: 2 of 100 messages" in msg[0] and "first at message 42" in msg[0]
+    assert msg == [x for x in slow.warnings if "could not be decoded" in x]
+    np.testing.assert_array_equal(fast.streams["/joint_states"].t, slow.streams["/joint_states"].t)
+    assert len(fast.streams["/joint_states"].t) == 98

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,34 @@ def _layout(names: list[str]) -> tuple[str, str | None]:
     return "csv/generic", next((n for n in low if n in TIME_NAMES), None)
 
 
+def _iso_seconds(values: list[str]) -> np.ndarray | None:
+    """ISO 8601 strings -> epoch seconds (NaN where one does not parse); None when most
+    do not parse (then the column is not a time column)."""
+    out = np.full(len(values), np.nan)
+    for i, v in enumerate(values):
+        v = v.strip().strip('"')
+        try:
+            d = datetime.fromisoformat(v[:-1] + "+00:00" if v.endswith("Z") else v)
+        except ValueError:
+            continue
+        out[i] = (d if d.tzinfo else d.replace(tzinfo=timezone.utc)).timestamp()
+    return out if np.isfinite(out).sum() * 2 > len(values) else None
+
+
+def _epoch_units(t: np.ndarray, label: str, warnings: list[str]) -> np.ndarray:
+    """Epoch milli/micro/nanoseconds -> seconds (no clock in seconds reads above 1e11)."""
+    fin = t[np.isfinite(t)]
+    if not fin.size:
+        return t
+    med = float(np.median(np.abs(fin)))
+    for lim, scale, unit in ((1e17, 1e-9, "nanoseconds"), (1e14, 1e-6, "microseconds"),
+                             (1e11, 1e-3, "milliseconds")):
+        if med > lim:
+            warnings.append(f"{label} is in epoch {unit}: converted to seconds")
+            return t * scale
+    return t
+
+
 def read_csv(path: str) -> Recording:
     """Read one CSV into a `Recording` with a single ``csv`` stream.
 
@@ -164,6 +193,12 @@ def read_csv(path: str) -> Recording:
             continue
         seen[key] = 1
         arr = _to_float([r[j] for r in good], decimal_comma)
+        if key in TIME_NAMES and np.isnan(arr).all():
+            iso = _iso_seconds([r[j] for r in good])
+            if iso is not None:
+                arr = iso
+                warnings.append(f"'{name}' holds ISO 8601 times: converted to epoch seconds "
+                                "(times without a zone taken as UTC)")
         if np.isnan(arr).all() and any(r[j] not in ("", "nan", "NaN") for r in good[:50]):
             non_numeric.append(name)
             continue
@@ -185,6 +220,7 @@ def read_csv(path: str) -> Recording:
     else:
         t = cols.pop(tcol)
         label = f"'{tcol}' column"
+    t = _epoch_units(t, label, warnings)
     finite = np.isfinite(t)
     if not finite.all():
         warnings.append(f"{int((~finite).sum())} row(s) without a valid time dropped")
@@ -194,6 +230,9 @@ def read_csv(path: str) -> Recording:
         raise RecordingError(path, "CSV has no numeric data columns")
     ref = float(np.median(t))
     stream = build_stream("csv", layout, t, cols, ref, warnings, time_label=label)
+    same = int(np.count_nonzero(np.diff(stream.t) == 0)) if stream.t.size > 1 else 0
+    if same:
+        warnings.append(f"{same} row(s) repeat the previous row's time ({label}); kept in file order")
     rec = Recording(path=path, streams={"csv": stream}, warnings=warnings)
     rec.messages_read = len(good)
     return rec

@@ -131,8 +131,8 @@ def decode_connection(
             msg = deser(conn.payloads[i], conn.msgtype)
             row = _generic_row(msg) if generic else extract_message(conn.msgtype, msg)
         except Exception as err:  # corrupt payloads raise many kinds; count, never crash
-            if not first_err:
-                first_err = f"{type(err).__name__}: {err}"
+            if not first_err:  # message index in the connection's recorded order
+                first_err = f"first at message {i}: {type(err).__name__}: {err}"
             continue
         ok[i] = True
         for k, v in row.items():
