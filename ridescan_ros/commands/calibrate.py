@@ -101,9 +101,12 @@ def run(args: argparse.Namespace) -> int:
     for path, reason in res.file_errors.items():
         print(f"skipped {path}: {reason}", file=sys.stderr)
     held = sorted(res.holdout_file_risk.values())
+    net = (f"residual networks trained, final loss {res.final_loss:.4g}" if res.final_loss is not None else
+           "none: no joint kinematics + effort (or wrench) pairs to model in these recordings; "
+           "window and whole-file statistics only (--epochs/--batch-size/--device unused)")
     print(f"model      {res.model_dir}\nversion    {res.model_version}\n"
           f"robot      {args.robot_type}\nfiles      {res.files_used} used, {len(res.file_errors)} skipped\n"
-          f"signals    {len(res.signals)}\ndevice     {res.device}\nseconds    {res.seconds:.1f}\n"
+          f"signals    {len(res.signals)}\nnetwork    {net}\ndevice     {res.device}\nseconds    {res.seconds:.1f}\n"
           f"held-out normal file risk: min {held[0]:.1f}, median {held[len(held) // 2]:.1f}, "
           f"max {held[-1]:.1f} (50 = critical)")
     return 0
