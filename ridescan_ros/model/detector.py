@@ -36,25 +36,27 @@ def _floor_sd(sd: np.ndarray, mu: np.ndarray) -> np.ndarray:
     return np.maximum(np.nan_to_num(sd, nan=0.0), 1e-3 * (np.abs(np.nan_to_num(mu)) + 1.0))
 
 
-OUTLIER_MADS = 50.0  # further than this many robust sds from the median: not calibration data
+OUTLIER_RANGES = 10.0  # this many bulk ranges beyond the bulk: not calibration data
+BULK = (0.001, 0.999)
 
 
 def nan_stats(a: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """NaN-aware mean and floored sd (all-NaN columns -> mean 0), robust to rare garbage.
 
-    Values further than ``OUTLIER_MADS`` robust standard deviations (1.4826 MAD) from the
-    column's median are left out, so one driver glitch (a 1e9 N force among readings of
-    tens, BR-19) cannot inflate a scale 10^5-fold and blind that signal; on normal data the
-    bound excludes nothing. Columns whose MAD is 0 (mostly constant) are taken as they are.
+    Values more than ``OUTLIER_RANGES`` times the width of the column's bulk (its 0.1-99.9 %
+    quantile range) outside that bulk are left out, so one driver glitch (a 1e9 N force
+    among readings of tens, BR-19) cannot inflate a scale 10^5-fold and blind that signal.
+    Heavy but real tails (torque spikes while stepping, accelerations) lie within a few
+    ranges and are kept; a column whose bulk has no width is taken as it is.
     """
     with np.errstate(all="ignore"):
         if a.size and a.shape[axis] > 2:
-            median = np.nanmedian if np.isnan(a).any() else np.median  # np.median: 3x faster
-            med = median(a, axis=axis, keepdims=True)
-            mad = median(np.abs(a - med), axis=axis, keepdims=True)
-            far = np.abs(a - med) > OUTLIER_MADS * 1.4826 * mad
-            if (far & (mad > 0)).any():
-                a = np.where(far & (mad > 0), np.nan, a)
+            quantile = np.nanquantile if np.isnan(a).any() else np.quantile
+            lo, hi = quantile(a, BULK, axis=axis, keepdims=True)
+            width = hi - lo
+            far = ((a < lo - OUTLIER_RANGES * width) | (a > hi + OUTLIER_RANGES * width)) & (width > 0)
+            if far.any():
+                a = np.where(far, np.nan, a)
         cnt = np.isfinite(a).sum(axis=axis)
         mu = np.where(cnt > 0, np.nansum(a, axis=axis) / np.maximum(cnt, 1), 0.0)
         var = np.nansum((a - np.expand_dims(mu, axis)) ** 2, axis=axis) / np.maximum(cnt - 1, 1)
