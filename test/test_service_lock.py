@@ -39,3 +39,28 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
     svc = RideScanService(tmp_path / "d")
     svc.start()
     svc.stop()
+
+
+def test_only_the_lock_holder_tidies_staging_and_orphan_blobs(tmp_path: Path) -> None:
+    from sidecar_fakes import csv_files
+
+    svc = RideScanService(tmp_path / "d")
+    svc.start()
+    rid = svc.ensure_robot("local", "r", "wheeled_mobile")
+    mid = svc.ensure_mission(rid, "m")
+    kept = svc.add_file(rid, mid, csv_files(tmp_path / "c", 1)[0])
+    in_flight = svc.blobs.staging_path()
+    in_flight.write_bytes(b"an upload streaming in")
+    other = RideScanService(tmp_path / "d")  # e.g. a refused second serve: must not touch it
+    with pytest.raises(ServiceError):
+        other.start()
+    assert in_flight.exists()
+    svc.stop()
+    orphan = svc.blobs.mission_dir(mid) / "0123abcd.csv"  # published, then kill -9 before the row
+    orphan.write_text("x")
+    again = RideScanService(tmp_path / "d")
+    again.start()
+    assert not orphan.exists() and not in_flight.exists()
+    assert [r["unique_name"] for r in again.files.rows(mid)] == [kept]
+    assert again.files.recording_paths(again.files.rows(mid)[0])[0].exists()
+    again.stop()

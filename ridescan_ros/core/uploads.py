@@ -162,6 +162,22 @@ class BlobDir:
         return n
 
 
+    def sweep_orphans(self, known: set[str]) -> list[str]:
+        """Remove blobs no file row refers to (a kill -9 between publishing a blob and
+        recording it); ``known`` are the stored relative paths. Returns what was removed."""
+        gone = []
+        for mdir in self.blobs.iterdir():
+            entries = list(mdir.iterdir()) if mdir.is_dir() else [mdir]
+            for p in entries:
+                rel = self.relative(p)
+                if rel not in known:
+                    _remove(p)
+                    gone.append(rel)
+            if mdir.is_dir() and not any(mdir.iterdir()):
+                mdir.rmdir()
+        return gone
+
+
 def _safe_id(value: str) -> str:
     text = str(value)
     if not text or any(not (ch.isalnum() or ch == "-") for ch in text):

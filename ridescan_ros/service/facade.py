@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from ridescan_ros.service.files import Files, StagedPart
 from ridescan_ros.service.resources import Resources, robot_type_name
 from ridescan_ros.service.tasks import Tasks
 from ridescan_ros.service.worker import TaskWorker
+
+log = logging.getLogger("ridescan_ros.service")
 
 
 @dataclass
@@ -45,7 +48,6 @@ class RideScanService:
         self.data_dir = Path(s.data_dir).resolve()
         self.store = Store(self.data_dir / "ridescan.sqlite3")
         self.blobs = BlobDir(self.data_dir)
-        self.blobs.clean_staging()
         self.resources = Resources(self.store)
         self.files = Files(self.store, self.blobs, s.zip_limits)
         self.tasks = Tasks(self.store)
@@ -64,6 +66,11 @@ class RideScanService:
         """
         if self._lock is None:
             self._lock = _WorkerLock(self.data_dir / "worker.lock")
+            # only the lock holder tidies: another process's uploads may be in flight otherwise
+            self.blobs.clean_staging()
+            known = {r["stored_path"] for r in self.store.all("SELECT stored_path FROM files")}
+            for rel in self.blobs.sweep_orphans(known):
+                log.warning("removed %s: a blob no file refers to (left by a crash)", rel)
         self.worker.start()
 
     def stop(self) -> None:
