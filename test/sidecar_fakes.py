@@ -112,6 +112,15 @@ def csv_files(folder: Path, n: int, prefix: str = "run") -> list[Path]:
     return out
 
 
+def mission_with_files(svc, folder: Path, n: int = 15, org: str = "local") -> tuple[str, str]:
+    """(robot_id, mission_id) of a new wheeled robot's mission holding ``n`` calibration CSVs."""
+    rid = svc.ensure_robot(org, "r", "wheeled_mobile")
+    mid = svc.ensure_mission(rid, "m")
+    for p in csv_files(folder, n):
+        svc.add_file(rid, mid, p)
+    return rid, mid
+
+
 def upload(client, headers, robot_id, mission_id, paths, file_type="calib_file", event_times=None):
     """POST the files as the SDK does (repeated ``files`` and ``event_times`` parts)."""
     files = [("files", (Path(p).name, open(p, "rb"), "application/octet-stream")) for p in paths]

@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from sidecar_fakes import FakeExecutor, csv_files, make_client, robot_and_mission, upload, wait_for
+from sidecar_fakes import (FakeExecutor, csv_files, make_client, mission_with_files, robot_and_mission, upload,
+                          wait_for)
 
 from ridescan_ros.core.store import now
 
@@ -228,10 +229,7 @@ def test_stop_requeues_a_running_task(tmp_path):
     ex.gate.clear()
     svc = RideScanService(tmp_path / "d", executor=ex)
     svc.start()
-    rid = svc.ensure_robot("acme", "r", "wheeled_mobile")
-    mid = svc.ensure_mission(rid, "m")
-    for p in csv_files(tmp_path / "c", 15):
-        svc.add_file(rid, mid, p)
+    rid, mid = mission_with_files(svc, tmp_path / "c", org="acme")
     svc.start_calibration(rid, mid, epochs=1)
     assert ex.started.wait(10)
     threading.Timer(0.2, ex.gate.set).start()

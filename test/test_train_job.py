@@ -10,7 +10,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
-from sidecar_fakes import csv_files, wait_for
+from sidecar_fakes import mission_with_files, wait_for
 
 from ridescan_ros.nodes import train_job
 from ridescan_ros.nodes.train_job import ProcessExecutor
@@ -49,10 +49,7 @@ def test_stopping_the_service_mid_training_requeues_the_task(monkeypatch, tmp_pa
                         lambda cmd, **kw: real_popen([sys.executable, "-c", SLOW_CHILD], **kw))
     svc = RideScanService(ServiceSettings(tmp_path / "d", executor=ProcessExecutor()))
     svc.start()
-    rid = svc.ensure_robot("local", "r", "wheeled_mobile")
-    mid = svc.ensure_mission(rid, "m")
-    for p in csv_files(tmp_path / "c", 15):
-        svc.add_file(rid, mid, p)
+    rid, mid = mission_with_files(svc, tmp_path / "c")
     svc.start_calibration(rid, mid, epochs=1)
     wait_for(lambda: (svc.calibration_status(mid).get("progress") or {}).get("epoch", 0) >= 2)
     svc.stop()
