@@ -58,8 +58,10 @@ def plot_risk(
         ax.fill_between(mid, risk, threshold, where=[r >= threshold for r in risk], color="#c0392b", alpha=0.3, interpolate=True)
         k = max(range(len(risk)), key=risk.__getitem__)
         peak_sig = _get(ws[k], "top_signal") or _top_text(_get(ws[k], "top_signals", []), 1)
+        where = mid[k] / max(mid[-1], 1e-3)  # keep the note inside the axes near either edge
+        ha = "left" if where < 0.2 else "right" if where > 0.8 else "center"
         ax.annotate(f"peak {risk[k]:.0f}" + (f": {peak_sig}" if peak_sig else ""), (mid[k], risk[k]),
-                    xytext=(0, 8), textcoords="offset points", ha="center", fontsize=8)
+                    xytext=(0, 8), textcoords="offset points", ha=ha, fontsize=8)
         ax.set_xlim(0, max(mid[-1], 1e-3))
     else:
         ax.text(0.5, 0.5, "no complete window", transform=ax.transAxes, ha="center")
@@ -70,7 +72,9 @@ def plot_risk(
     ax.set_xlabel("seconds from first window")
     ax.set_ylabel("risk (0-100)")
     file_risk = _get(score, "risk_score")
-    head = f"{name}" + (f" [{label}]" if label else "") + (f"  risk {file_risk:.0f}" if file_risk is not None else "")
+    basis = str(_get(score, "risk_basis", "") or "")
+    why = {"": "", "file": " (whole-run statistics + top windows)"}.get(basis, f" (sustained {basis})")
+    head = f"{name}" + (f" [{label}]" if label else "") + (f"  risk {file_risk:.0f}{why}" if file_risk is not None else "")
     ax.set_title(head, fontsize=10)
     top = _top_text(_get(score, "top_signals", []))
     if top:

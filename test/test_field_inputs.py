@@ -169,3 +169,32 @@ def test_no_model_signal_in_the_recording_is_an_error_not_risk_zero(shared_data:
     (line,) = [json.loads(x) for x in r.stdout.splitlines()]
     assert r.returncode == 1 and "risk_score" not in line
     assert "none of the model's 6 signals (wrench.force_x" in line["error"]
+
+
+def test_file_risk_is_at_least_a_sustained_critical_window_level(wheeled_model: Path, shared_data: Path,
+                                                                   tmp_path: Path) -> None:
+    """A run whose middle 40 s drive 4x too fast: its windows sit critical for tens of seconds,
+    and the file may not score below the level they all held for 5 s."""
+    from ridescan_ros.model.scorer import SUSTAIN_S, Scorer, sustained_level
+
+    src = _davie(shared_data)[3]
+    lines = src.read_text().splitlines()
+    head = lines[0].split(",")
+    j = head.index("twist_linear_x")
+    t0 = float(lines[1].split(",")[0])
+    out = [lines[0]]
+    for ln in lines[1:]:
+        f = ln.split(",")
+        if 40.0 <= float(f[0]) - t0 < 80.0:
+            f[j] = repr(4.0 * float(f[j]) + 0.5)
+        out.append(",".join(f))
+    bad = tmp_path / "too_fast.csv"
+    bad.write_text("\n".join(out) + "\n")
+    sc = Scorer.load(wheeled_model)
+    fs = sc.score_path(str(bad))
+    risk = np.array([w["risk"] for w in fs.window_scores])
+    level, i = sustained_level(risk, int(np.ceil(SUSTAIN_S * sc.rate_hz / sc.stride)))
+    assert level >= 50.0  # the fault is plain in the windows
+    assert fs.risk_score >= level - 1e-6
+    assert fs.risk_basis == "file" or fs.risk_basis.startswith("windows t=")
+    assert any(s["signal"].endswith("twist_linear_x") for s in fs.top_signals[:3]), fs.top_signals

@@ -59,3 +59,21 @@ def test_degenerate_holdout_still_defines_a_map() -> None:
 def test_round_trip_through_dict() -> None:
     m = fit_quantile(_normal_scores())
     assert RiskMap.from_dict(m.to_dict()) == m
+
+
+def test_raw_for_inverts_the_map() -> None:
+    m = RiskMap(median=2.0, threshold=9.0, alpha=0.01, method="lognormal", n_holdout=15)
+    for r in (1.0, 15.0, 50.0, 73.2, 99.0):
+        assert float(m.risk(m.raw_for(r))) == pytest.approx(r, rel=1e-9)
+    assert m.raw_for(50.0) == pytest.approx(9.0) and m.raw_for(15.0) == pytest.approx(2.0)
+
+
+def test_sustained_level_is_the_level_every_window_of_a_run_reached() -> None:
+    import numpy as np
+
+    from ridescan_ros.model.scorer import sustained_level
+
+    risk = np.array([10, 80, 12, 55, 60, 71, 58, 20, 90, 10], dtype=float)
+    assert sustained_level(risk, 4) == (55.0, 3)  # windows 3-6 all >= 55
+    assert sustained_level(risk, 1) == (90.0, 8)
+    assert sustained_level(risk[:3], 4) == (0.0, -1)  # shorter than the run: no claim

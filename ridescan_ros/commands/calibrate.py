@@ -43,6 +43,7 @@ class ProgressBar:
         self.stream, self.width = stream, width
         self.tty = hasattr(stream, "isatty") and stream.isatty()
         self.last_line = ""
+        self.last_stage = ""
         self.last_t = 0.0
 
     def __call__(self, p: dict) -> None:
@@ -64,10 +65,10 @@ class ProgressBar:
         if self.tty:
             self.stream.write("\r" + line.ljust(len(self.last_line)))
             self.stream.flush()
-        elif stage != "training" or now - self.last_t > 5.0 or frac >= 1.0:
-            self.stream.write(line + "\n")
+        elif stage != self.last_stage or now - self.last_t > 5.0 or (frac >= 1.0 and line != self.last_line):
+            self.stream.write(line + "\n")  # a log, not a terminal: a line per stage or 5 s
             self.last_t = now
-        self.last_line = line
+        self.last_line, self.last_stage = line, stage
 
     def close(self) -> None:
         """End the bar's line."""

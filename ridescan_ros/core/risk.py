@@ -54,6 +54,11 @@ class RiskMap:
             # the same formula as a logistic in log(raw): monotone in floating point too
             return 100.0 / (1.0 + np.exp(-self.exponent * (np.log(r) - math.log(self.threshold))))
 
+    def raw_for(self, risk: float) -> float:
+        """Inverse of ``risk``: the raw score that maps to ``risk`` (0 < risk < 100)."""
+        r = min(max(float(risk), 1e-9), 100.0 - 1e-9)
+        return math.exp(math.log(self.threshold) - math.log(100.0 / r - 1.0) / self.exponent)
+
     def to_dict(self) -> dict:
         """JSON-able form stored in the manifest."""
         return asdict(self)

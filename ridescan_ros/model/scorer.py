@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 
@@ -12,12 +13,13 @@ from ridescan_ros.core.errors import WrongRobotError
 from ridescan_ros.core.frame import SignalFrame, window_starts
 from ridescan_ros.core.manifest import finite
 from ridescan_ros.core.profiles import Profile, SignalSet, get_profile
-from ridescan_ros.core.risk import RiskMap
+from ridescan_ros.core.risk import CRITICAL_RISK, RiskMap
 from ridescan_ros.core.telemetry import Recording
 from ridescan_ros.model import aggregate, artifacts, dataset
 from ridescan_ros.model.features import magnitude_groups
 
 TOP_SIGNALS = 5
+SUSTAIN_S = 5.0  # a file whose windows stayed critical this long scores at least that level
 
 
 @dataclass
@@ -50,6 +52,7 @@ class FileScore:
     warnings: list[str] = field(default_factory=list)
     missing_signals: list[str] = field(default_factory=list)
     raw_score: float = 0.0
+    risk_basis: str = "file"  # or "windows t=a-b s": the sustained window level decided it
 
     def to_dict(self) -> dict:
         """JSON-safe dict (NaN/inf become null)."""
@@ -144,6 +147,11 @@ class Scorer:
             warnings.append(f"{len(missing)} model signal(s) missing ({', '.join(missing[:6])}"
                             f"{', ...' if len(missing) > 6 else ''}): imputed with the calibration"
                             " mean, they contribute 0")
+        flat = _flat_signals(X, self._sig_mu, self._sig_sd, self.signals)
+        if flat:
+            warnings.append(f"{len(flat)} signal(s) constant here but varying in calibration "
+                            f"({', '.join(flat[:6])}{', ...' if len(flat) > 6 else ''}): a stopped "
+                            "sensor, or a logger writing a fixed value?")
         if ws.raw.size == 0:
             warnings.append(f"shorter than one {self.window / self.rate_hz:.2f} s window: "
                             "only whole-recording statistics scored")
@@ -157,8 +165,17 @@ class Scorer:
                 per_sig = per_sig + self._w.get(key, self._w.get("w_agg", 0.0)) * part[top].mean(axis=0)
         raw = float(per_sig.sum())
         rel = ws.t_start - frame.t0
+        file_risk, basis = float(self.file_map.risk(raw)), "file"
+        m = max(1, math.ceil(SUSTAIN_S * self.rate_hz / self.stride))
+        level, i = sustained_level(ws.risk, m)
+        if level >= CRITICAL_RISK and level > file_risk:  # windows critical for 45 s: not a "40" file
+            file_risk, raw = level, self.file_map.raw_for(level)
+            basis = f"windows t={rel[i]:.1f}-{rel[i + m - 1] + self.window / self.rate_hz:.1f} s"
+            span = ws.contributions[i:i + m].mean(axis=0)
+            if span.sum() > 0:
+                per_sig = span / span.sum() * raw
         return FileScore(
-            file=rec.path, risk_score=float(self.file_map.risk(raw)), raw_score=raw,
+            file=rec.path, risk_score=file_risk, raw_score=raw, risk_basis=basis,
             top_signals=_top_signals(self.signals, per_sig), model_version=self.model_version,
             windows=int(ws.raw.size), duration_s=rec.duration_s(), warnings=warnings,
             missing_signals=missing,
@@ -168,6 +185,26 @@ class Scorer:
     def score_path(self, path: str) -> FileScore:
         """Read and score one file (raises ``RecordingError`` naming it)."""
         return self.score_recording(dataset.read(path))
+
+
+def _flat_signals(X: np.ndarray, mu: np.ndarray, sd: np.ndarray, names: list[str]) -> list[str]:
+    """Signals with data that never change, whose calibration spread is well above its floor."""
+    out = []
+    for j, name in enumerate(names):
+        col = X[:, j][np.isfinite(X[:, j])]
+        if col.size > 1 and col.min() == col.max() and sd[j] > 10e-3 * (abs(mu[j]) + 1.0):
+            out.append(name)
+    return out
+
+
+def sustained_level(risk: np.ndarray, m: int) -> tuple[float, int]:
+    """The highest risk that ``m`` consecutive windows all reached, and the first of them
+    (0.0, -1 when there are fewer than ``m`` windows)."""
+    if m < 1 or risk.size < m:
+        return 0.0, -1
+    lows = np.lib.stride_tricks.sliding_window_view(risk, m).min(axis=1)
+    i = int(np.argmax(lows))
+    return float(lows[i]), i
 
 
 def _window_rows(rel: np.ndarray, ws: WindowScores, length_s: float, names: list[str],
