@@ -198,3 +198,34 @@ def test_file_risk_is_at_least_a_sustained_critical_window_level(wheeled_model: 
     assert fs.risk_score >= level - 1e-6
     assert fs.risk_basis == "file" or fs.risk_basis.startswith("windows t=")
     assert any(s["signal"].endswith("twist_linear_x") for s in fs.top_signals[:3]), fs.top_signals
+
+
+def test_one_garbage_value_in_one_calibration_file_does_not_blind_the_model(shared_data: Path,
+                                                                            tmp_path: Path) -> None:
+    """BR-19 at calibration: a single 1e9 twist in one of 15 files is left out (and said),
+    so a run driving 3x too fast still scores as it does with clean calibration data."""
+    from ridescan_ros.model.calibration import calibrate
+    from ridescan_ros.model.scorer import Scorer
+
+    runs = _davie(shared_data)
+    dirty = tmp_path / "dirty"
+    dirty.mkdir()
+    for k, f in enumerate(runs):
+        lines = f.read_text().splitlines()
+        if k == 0:
+            head = lines[0].split(",")
+            row = lines[1000].split(",")
+            row[head.index("twist_linear_x")] = "1e9"
+            lines[1000] = ",".join(row)
+        (dirty / f.name).write_text("\n".join(lines) + "\n")
+    fast = tmp_path / "fast.csv"
+    lines = runs[3].read_text().splitlines()
+    j = lines[0].split(",").index("twist_linear_x")
+    fast.write_text("\n".join([lines[0]] + [",".join(
+        v if i != j else repr(3.0 * float(v)) for i, v in enumerate(ln.split(","))) for ln in lines[1:]]) + "\n")
+    clean = calibrate([str(p) for p in runs], "wheeled_mobile", str(tmp_path / "m_clean"), epochs=1)
+    spiked = calibrate(sorted(map(str, dirty.iterdir())), "wheeled_mobile", str(tmp_path / "m_dirty"), epochs=1)
+    assert any(runs[0].name in n and "1 implausible value" in n and "twist_linear_x" in n for n in spiked.notes)
+    r_clean = Scorer.load(clean.model_dir).score_path(str(fast)).risk_score
+    r_dirty = Scorer.load(spiked.model_dir).score_path(str(fast)).risk_score
+    assert r_clean >= 50 and r_dirty >= 50 and abs(r_clean - r_dirty) < 5

@@ -101,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     bar.close()
     for path, reason in res.file_errors.items():
         print(f"skipped {path}: {reason}", file=sys.stderr)
+    for note in res.notes:
+        print(f"warning: {note}", file=sys.stderr)
     held = sorted(res.holdout_file_risk.values())
     net = (f"residual networks trained, final loss {res.final_loss:.4g}" if res.final_loss is not None else
            "none: no joint kinematics + effort (or wrench) pairs to model in these recordings; "

@@ -32,7 +32,7 @@ from ridescan_ros.core.frame import window_starts
 from ridescan_ros.core.manifest import Manifest, sha256_file
 from ridescan_ros.core.profiles import get_profile
 from ridescan_ros.model import aggregate, artifacts, dataset
-from ridescan_ros.model.detector import (Detector, fit_fold_stats, nan_stats,
+from ridescan_ros.model.detector import (Detector, fit_fold_stats, nan_stats, plausible_bounds,
                                          residual_training_rows, set_residual_scale)
 from ridescan_ros.model.features import magnitude_groups, make_layout, unscored
 from ridescan_ros.model.network import cpu_threads, pick_device
@@ -61,6 +61,7 @@ class CalibrationResult:
     holdout_file_risk: dict[str, float] = field(default_factory=dict)
     final_loss: float | None = None
     durations: dict[str, float] = field(default_factory=dict)  # input path -> telemetry seconds
+    notes: list[str] = field(default_factory=list)  # what calibration left out, per file
 
 
 def _emit(progress: Progress | None, stage: str, **kw: object) -> None:
@@ -123,6 +124,7 @@ def calibrate(paths, robot_type, out_dir, *, epochs=100, batch_size=128, device=
         raise CalibrationError("no signal of the profile has data in the calibration files")
     signals = [s for s, k in zip(cands, keep) if k]
     frames = [X[:, keep] for X in frames]
+    notes = _mask_garbage(frames, signals, [p.path for p in prepared])
     win, stride = dataset.window_rows(rate)
     layout = make_layout(signals)
     n = len(frames)
@@ -213,7 +215,24 @@ def calibrate(paths, robot_type, out_dir, *, epochs=100, batch_size=128, device=
         files_used=n, file_errors=errors, seconds=time.perf_counter() - t_start, signals=signals,
         window_threshold=window_map.threshold, file_threshold=file_map.threshold,
         holdout_file_risk=man.holdout["file_risk"], final_loss=losses[-1] if losses else None,
-        durations=_durations([str(p) for p in paths], prepared))
+        durations=_durations([str(p) for p in paths], prepared), notes=notes)
+
+
+def _mask_garbage(frames: list[np.ndarray], signals: list[str], names: list[str]) -> list[str]:
+    """Set values outside ``detector.plausible_bounds`` of all calibration rows to NaN, in
+    place, before anything is fitted: one glitch in one file must not set weights, scales or
+    thresholds for every later recording (BR-19). Returns a note per file that had any."""
+    lo, hi = (b[0] for b in plausible_bounds(np.concatenate(frames)))
+    notes = []
+    for X, name in zip(frames, names):
+        with np.errstate(invalid="ignore"):
+            bad = (X < lo) | (X > hi)
+        if bad.any():
+            X[bad] = np.nan
+            cols = [signals[j] for j in np.flatnonzero(bad.any(axis=0))]
+            notes.append(f"{name}: {int(bad.sum())} implausible value(s) left out of calibration "
+                         f"({', '.join(cols[:4])}{', ...' if len(cols) > 4 else ''})")
+    return notes
 
 
 def _container(path: str) -> str:

@@ -36,25 +36,33 @@ def _floor_sd(sd: np.ndarray, mu: np.ndarray) -> np.ndarray:
     return np.maximum(np.nan_to_num(sd, nan=0.0), 1e-3 * (np.abs(np.nan_to_num(mu)) + 1.0))
 
 
-OUTLIER_RANGES = 10.0  # this many bulk ranges beyond the bulk: not calibration data
-BULK = (0.001, 0.999)
+OUTLIER_RANGES = 30.0  # this many bulk ranges beyond the bulk: not calibration data
+BULK = (0.01, 0.99)
+
+
+def plausible_bounds(a: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, the values calibration data may take: ``OUTLIER_RANGES`` times the width
+    of the bulk (1-99 % quantiles) either side of it; a column whose bulk has no width (a
+    constant signal) gets ``OUTLIER_RANGES * (|value| + 1)``.
+
+    A driver glitch (a 1e9 N force among readings of tens, BR-19; even a burst of them)
+    lies far outside; heavy but real tails (torque spikes while stepping, accelerations)
+    lie within a few ranges. Shapes: ``a`` (rows, d) -> (d,), (d,) (keepdims along axis).
+    """
+    with np.errstate(all="ignore"):
+        quantile = np.nanquantile if np.isnan(a).any() else np.quantile
+        lo, hi = quantile(a, BULK, axis=axis, keepdims=True)
+        width = np.where(hi > lo, hi - lo, np.abs(lo) + 1.0)
+        return lo - OUTLIER_RANGES * width, hi + OUTLIER_RANGES * width
 
 
 def nan_stats(a: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """NaN-aware mean and floored sd (all-NaN columns -> mean 0), robust to rare garbage.
-
-    Values more than ``OUTLIER_RANGES`` times the width of the column's bulk (its 0.1-99.9 %
-    quantile range) outside that bulk are left out, so one driver glitch (a 1e9 N force
-    among readings of tens, BR-19) cannot inflate a scale 10^5-fold and blind that signal.
-    Heavy but real tails (torque spikes while stepping, accelerations) lie within a few
-    ranges and are kept; a column whose bulk has no width is taken as it is.
-    """
+    """NaN-aware mean and floored sd (all-NaN columns -> mean 0), robust to rare garbage:
+    values outside ``plausible_bounds`` are left out."""
     with np.errstate(all="ignore"):
         if a.size and a.shape[axis] > 2:
-            quantile = np.nanquantile if np.isnan(a).any() else np.quantile
-            lo, hi = quantile(a, BULK, axis=axis, keepdims=True)
-            width = hi - lo
-            far = ((a < lo - OUTLIER_RANGES * width) | (a > hi + OUTLIER_RANGES * width)) & (width > 0)
+            lo, hi = plausible_bounds(a, axis)
+            far = (a < lo) | (a > hi)
             if far.any():
                 a = np.where(far, np.nan, a)
         cnt = np.isfinite(a).sum(axis=axis)
