@@ -229,3 +229,17 @@ def test_one_garbage_value_in_one_calibration_file_does_not_blind_the_model(shar
     r_clean = Scorer.load(clean.model_dir).score_path(str(fast)).risk_score
     r_dirty = Scorer.load(spiked.model_dir).score_path(str(fast)).risk_score
     assert r_clean >= 50 and r_dirty >= 50 and abs(r_clean - r_dirty) < 5
+
+
+def test_copies_inside_a_zip_count_once(shared_data: Path, tmp_path: Path) -> None:
+    from ridescan_ros.core.errors import CalibrationError
+    from ridescan_ros.model.calibration import calibrate
+
+    z = tmp_path / "copies.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for k in range(15):
+            zf.write(_davie(shared_data)[0], f"run{k:02d}.csv")
+    with pytest.raises(CalibrationError, match="Expected 15 files, but found 1.") as info:
+        calibrate([str(z)], "wheeled_mobile", str(tmp_path / "m"), epochs=1)
+    assert len(info.value.file_errors) == 14
+    assert all("same content as" in r for r in info.value.file_errors.values())

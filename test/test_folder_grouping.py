@@ -12,7 +12,7 @@ import pytest
 from test_calibrator import _bag
 
 from ridescan_ros.core.archives import inspect_zip
-from ridescan_ros.core.readers import expand_inputs, load_all
+from ridescan_ros.core.readers import expand_inputs, load_all, load_recording
 from ridescan_ros.core.readers.rosbag2 import one_bag
 
 
@@ -58,3 +58,31 @@ def test_split_files_without_metadata_are_one_recording(tmp_path: Path) -> None:
             zf.write(f, f"cut/{f.name}")
     assert [r.messages_read for r in load_all(z)] == [100]
     assert inspect_zip(z).recordings == ["cut"]
+
+
+def test_zips_inside_folders_and_bangs_in_paths(tmp_path: Path) -> None:
+    """A multi-recording zip found while walking a folder expands like a zip given directly,
+    and '!' in folder or zip names does not confuse 'zip!entry' paths."""
+    d = _runs_folder(tmp_path, ["run_000.mcap", "run_001.mcap"])
+    odd = tmp_path / "a!b"
+    odd.mkdir()
+    z = odd / "two!runs.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in sorted(d.iterdir()):
+            zf.write(f, f.name)
+    items = expand_inputs([odd])
+    assert items == [f"{z}!run_000.mcap", f"{z}!run_001.mcap"]
+    assert [load_recording(i).messages_read for i in items] == [50, 50]
+
+
+def test_node_check_accepts_a_zip_of_runs(tmp_path: Path) -> None:
+    from ridescan_ros.nodes.calibrator import check_recording
+
+    d = _runs_folder(tmp_path, ["run_000.mcap", "run_001.mcap"])
+    z = tmp_path / "runs.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in sorted(d.iterdir()):
+            zf.write(f, f.name)
+        zf.writestr("notes.txt", "x")
+    ok, reason = check_recording(str(z), "UR6")
+    assert ok and reason.startswith("2 of 3 recordings usable")

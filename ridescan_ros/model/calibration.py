@@ -31,6 +31,8 @@ from ridescan_ros.core.errors import CalibrationError, RecordingError
 from ridescan_ros.core.frame import window_starts
 from ridescan_ros.core.manifest import Manifest, sha256_file
 from ridescan_ros.core.profiles import get_profile
+from ridescan_ros.core.readers import zip_entry
+from ridescan_ros.core.readers.archive import entry_digest
 from ridescan_ros.model import aggregate, artifacts, dataset
 from ridescan_ros.model.detector import (Detector, fit_fold_stats, nan_stats, plausible_bounds,
                                          residual_training_rows, set_residual_scale)
@@ -81,7 +83,8 @@ def _read(paths: list[str], profile, progress: Progress | None
     hashes: dict[str, str] = {}
     unique = []
     for f in files:
-        digest = hashes[f] = sha256_file(f) if os.path.exists(f) else f  # zip entries: by name
+        z = zip_entry(f)
+        digest = hashes[f] = entry_digest(*z) if z else sha256_file(f) if os.path.exists(f) else f
         if digest in seen:
             errors[f] = f"same content as {seen[digest]}: counted once"
         else:
@@ -237,8 +240,8 @@ def _mask_garbage(frames: list[np.ndarray], signals: list[str], names: list[str]
 
 def _container(path: str) -> str:
     """The file on disk a recording came from (``a.zip!run.csv`` -> ``a.zip``)."""
-    head = path.partition("!")[0]
-    return head if "!" in path and os.path.isfile(head) else path
+    z = zip_entry(path)
+    return z[0] if z else path
 
 
 def _durations(roots: list[str], prepared: list[dataset.Prepared]) -> dict[str, float]:
@@ -246,7 +249,8 @@ def _durations(roots: list[str], prepared: list[dataset.Prepared]) -> dict[str, 
     out: dict[str, float] = {}
     for root in roots:
         head = root.rstrip("/\\")
-        mine = [p for p in prepared if p.path == root or p.path.startswith((head + "/", head + "!"))]
+        mine = [p for p in prepared if p.path == root or p.path.startswith((head + "/", head + "!"))
+                or _container(p.path) == root]
         if mine:
             out[root] = float(sum(p.recording.duration_s() for p in mine))
     return out

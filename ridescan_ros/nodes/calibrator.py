@@ -30,19 +30,30 @@ FAILED = "calibration_failed"
 
 def check_recording(path: str, robot_type: str, topics: dict[str, str] | None = None) -> tuple[bool, str]:
     """(usable, reason): the recording reads and holds signals of ``robot_type`` (on the
-    node's ``topics``)."""
+    node's ``topics``); a zip of several recordings is usable when one of them is."""
     from ridescan_ros.core.errors import RideScanError
     from ridescan_ros.core.profiles import get_profile, select_signals
-    from ridescan_ros.core.readers import load_recording
+    from ridescan_ros.core.readers import expand_inputs, load_recording
 
-    try:
-        rec = load_recording(path)
-        select_signals(rec, get_profile(robot_type).with_topics(topics or {}))
-    except RideScanError as err:
-        return False, str(err)
-    except Exception as err:  # noqa: BLE001 - a broken file must never stop the node
-        return False, f"{path}: {type(err).__name__}: {err}"
-    return True, f"{rec.duration_s():.1f} s"
+    profile = get_profile(robot_type).with_topics(topics or {})
+    items = expand_inputs([path]) or [path]
+    good, seconds, why = 0, 0.0, ""
+    for item in items:
+        try:
+            rec = load_recording(item)
+            select_signals(rec, profile)
+        except RideScanError as err:
+            why = why or str(err)
+            continue
+        except Exception as err:  # noqa: BLE001 - a broken file must never stop the node
+            why = why or f"{item}: {type(err).__name__}: {err}"
+            continue
+        good, seconds = good + 1, seconds + rec.duration_s()
+    if not good:
+        return False, why
+    if len(items) == 1:
+        return True, f"{seconds:.1f} s"
+    return True, f"{good} of {len(items)} recordings usable, {seconds:.1f} s" + (f"; first refusal: {why}" if why else "")
 
 
 def packed(path: str, work_dir: str) -> tuple[str, str]:

@@ -22,7 +22,7 @@ from ridescan_ros.core.errors import RecordingError
 from ridescan_ros.core.readers.kinds import detect_kind, is_recording_file
 from ridescan_ros.core.telemetry import Recording
 
-__all__ = ["expand_inputs", "load_all", "load_recording", "detect_kind"]
+__all__ = ["expand_inputs", "load_all", "load_recording", "detect_kind", "zip_entry"]
 
 
 def _load(path: str, fast: bool) -> Recording:
@@ -58,13 +58,17 @@ def _load(path: str, fast: bool) -> Recording:
     raise RecordingError(path, f"unrecognised file format ({kind})")
 
 
-def _zip_entry(p: str) -> tuple[str, str] | None:
-    """``archive.zip!inner/run.bag`` -> (archive, entry) when ``p`` names one zip entry."""
+def zip_entry(p: str) -> tuple[str, str] | None:
+    """``archive.zip!inner/run.bag`` -> (archive, entry) when ``p`` names one zip entry (the
+    first ``!`` after which the head is a zip file: folders and zips may contain ``!``)."""
     if "!" not in p or Path(p).exists():
         return None
-    head, _, key = p.partition("!")
-    if Path(head).is_file() and detect_kind(head) == "zip":
-        return head, key
+    i = p.find("!")
+    while i >= 0:
+        head, key = p[:i], p[i + 1:]
+        if Path(head).is_file() and detect_kind(head) == "zip":
+            return head, key
+        i = p.find("!", i + 1)
     return None
 
 
@@ -82,7 +86,7 @@ def load_recording(path: str | Path, *, fast: bool = True) -> Recording:
         RecordingError: the file cannot be read; the message names it and the reason.
     """
     p = str(path)
-    zip_part = _zip_entry(p)
+    zip_part = zip_entry(p)
     if zip_part is None and not Path(p).exists():
         raise RecordingError(p, "no such file or folder")
     try:
@@ -115,7 +119,7 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[str]:
             for child in sorted(p.iterdir()):
                 if child.name.startswith(".") or child.name == "__MACOSX":
                     continue
-                if child.is_dir():
+                if child.is_dir() or (is_recording_file(child) and detect_kind(str(child)) == "zip"):
                     out.extend(expand_inputs([child]))
                 elif is_recording_file(child):
                     out.append(str(child))

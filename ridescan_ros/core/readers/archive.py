@@ -168,6 +168,22 @@ def entry_keys(path: str) -> list[str]:
     return sorted(keys)
 
 
+def entry_digest(path: str, key: str) -> str:
+    """A content id of one zip recording from the central directory (CRC-32 and size of its
+    members, names left out): byte-identical copies under other names get the same id."""
+    import hashlib
+
+    with _open(path) as zf:
+        groups, _ = _plan(path, zf)
+    for k, infos in groups.items():
+        if k.rstrip("/") == key:
+            h = hashlib.sha256()
+            for i in sorted(infos, key=lambda i: (i.CRC, i.file_size)):
+                h.update(f"{i.CRC}:{i.file_size};".encode())
+            return "zip:" + h.hexdigest()
+    return f"{path}!{key}"
+
+
 def load_entry(path: str, key: str, *, fast: bool = True) -> Recording:
     """One recording of a zip by its ``entry_keys`` name (a refused entry raises its refusal)."""
     with _open(path) as zf:
