@@ -56,6 +56,8 @@ def test_stopping_the_service_mid_training_requeues_the_task(monkeypatch, tmp_pa
     again = RideScanService(tmp_path / "d", executor=ProcessExecutor())
     row = again.store.one("SELECT state, message FROM tasks")
     assert (row["state"], row["message"]) == ("queued", "resumed after a stop")
+    attempts = again.store.one("SELECT attempts, progress FROM tasks")
+    assert attempts["attempts"] == 0 and attempts["progress"] is None  # a clean stop is no attempt
     assert again.calibration_status(mid)["status"] == "calibrating"
     assert not list((tmp_path / "d" / "models").glob("*/.tmp-*"))
     again.store.close()

@@ -88,7 +88,7 @@ class TaskWorker:
             c.execute("UPDATE tasks SET state='failed', finished=?, message=? WHERE state='running' "
                       "AND attempts>=?", (now(), f"interrupted by a restart {self.max_attempts} times; "
                       "giving up", self.max_attempts))
-            c.execute("UPDATE tasks SET state='queued', message='resumed after a restart' "
+            c.execute("UPDATE tasks SET state='queued', message='resumed after a restart', progress=NULL "
                       "WHERE state='running'")
         for tmp in self.models_dir.glob("*/.tmp-*"):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -133,8 +133,10 @@ class TaskWorker:
             log.exception("could not record the outcome of task %s", task["id"])
 
     def _requeue(self, task: dict[str, Any]) -> None:
-        self.store.run("UPDATE tasks SET state='queued', message='resumed after a stop' WHERE id=?",
-                       (task["id"],))
+        """Back to ``queued`` after a clean stop: not an attempt (only crashes count toward
+        ``max_attempts``), and no stale progress while it waits."""
+        self.store.run("UPDATE tasks SET state='queued', message='resumed after a stop', progress=NULL, "
+                       "attempts=MAX(attempts-1, 0) WHERE id=?", (task["id"],))
 
     def _claim(self, kind: str) -> dict[str, Any] | None:
         with self.store.tx() as c:
