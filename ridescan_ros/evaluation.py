@@ -146,7 +146,8 @@ def score_file(scorer: Any, ref: Reference, item: LabelledFile) -> FileResult:
     res.risk = float(_get(fs, "risk_score"))
     res.top_signals = [str(_get(s, "signal", s)) for s in (_get(fs, "top_signals") or [])]
     ws = _get(fs, "window_scores") or []
-    res.model_windows = {k: np.array([float(_get(w, k)) for w in ws]) for k in ("t_start", "t_end", "risk")}
+    res.model_windows = {k: np.array([np.nan if _get(w, k) is None else float(_get(w, k)) for w in ws])
+                         for k in ("t_start", "t_end", "risk")}  # risk None: a window without data
     bw = ref.windows.score_windows(W)
     res.baseline = {b: file_score(bw[b]) for b in BASELINES}
     if len(X):
@@ -203,13 +204,14 @@ def _window_auroc(ok: list[FileResult], key: str, src: str) -> float:
         w = r.model_windows if src == "model" else r.baseline_windows
         if not len(w.get(key, [])):
             continue
+        has = np.isfinite(np.asarray(w[key], dtype=np.float64))  # windows without data: no vote
         if not r.item.positive:
-            ys += [0] * len(w[key])
-            ss += list(w[key])
+            ys += [0] * int(has.sum())
+            ss += list(np.asarray(w[key])[has])
         elif r.item.onset_s is not None:
-            after = w["t_start"] >= r.item.onset_s
+            after = (w["t_start"] >= r.item.onset_s) & has
             ys += [1] * int(after.sum())
-            ss += list(w[key][after])
+            ss += list(np.asarray(w[key])[after])
     return auroc(ys, ss) if ys else float("nan")
 
 

@@ -53,10 +53,10 @@ def plot_risk(
     if ws:
         t0 = float(_get(ws[0], "t_start"))
         mid = [0.5 * (float(_get(w, "t_start")) + float(_get(w, "t_end"))) - t0 for w in ws]
-        risk = [float(_get(w, "risk")) for w in ws]
+        risk = [float("nan") if _get(w, "risk") is None else float(_get(w, "risk")) for w in ws]  # gaps
         ax.plot(mid, risk, color="#1f4e79", lw=1.4, label="window risk")
         ax.fill_between(mid, risk, threshold, where=[r >= threshold for r in risk], color="#c0392b", alpha=0.3, interpolate=True)
-        k = max(range(len(risk)), key=risk.__getitem__)
+        k = max(range(len(risk)), key=lambda i: -1.0 if risk[i] != risk[i] else risk[i])
         peak_sig = _get(ws[k], "top_signal") or _top_text(_get(ws[k], "top_signals", []), 1)
         where = mid[k] / max(mid[-1], 1e-3)  # keep the note inside the axes near either edge
         ha = "left" if where < 0.2 else "right" if where > 0.8 else "center"

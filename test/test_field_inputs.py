@@ -243,3 +243,29 @@ def test_copies_inside_a_zip_count_once(shared_data: Path, tmp_path: Path) -> No
         calibrate([str(z)], "wheeled_mobile", str(tmp_path / "m"), epochs=1)
     assert len(info.value.file_errors) == 14
     assert all("same content as" in r for r in info.value.file_errors.values())
+
+
+def test_runs_without_a_window_do_not_count_and_gaps_are_not_low_risk(wheeled_model: Path, shared_data: Path,
+                                                                       tmp_path: Path) -> None:
+    from ridescan_ros.core.errors import CalibrationError
+    from ridescan_ros.model.calibration import calibrate
+    from ridescan_ros.model.scorer import Scorer
+
+    runs = _davie(shared_data)
+    lines = runs[0].read_text().splitlines()
+    short = tmp_path / "two_rows.csv"
+    short.write_text("\n".join(lines[:3]) + "\n")
+    same = tmp_path / "one_instant.csv"
+    t = lines[1].split(",")[0]
+    same.write_text("\n".join([lines[0]] + [t + "," + ln.split(",", 1)[1] for ln in lines[1:40]]) + "\n")
+    with pytest.raises(CalibrationError, match="Expected 15 files, but found 14.") as info:
+        calibrate([str(p) for p in runs[:14]] + [str(short)], "wheeled_mobile", str(tmp_path / "m"), epochs=1)
+    assert "s of data, shorter than one 1.6 s window" in info.value.file_errors[str(short)]
+    sc = Scorer.load(wheeled_model)
+    with pytest.raises(RecordingError, match="no time span"):
+        sc.score_path(str(same))
+    gap = _shift_rows(runs[2], tmp_path / "gap.csv", slice(600, None), 300.0)  # 5 min of silence
+    ws = sc.score_path(str(gap)).window_scores
+    empty = [w for w in ws if w["risk"] is None]
+    assert len(empty) > 350 and all(w["top_signals"] == [] for w in empty)
+    assert all(w["risk"] is not None for w in ws[:5])

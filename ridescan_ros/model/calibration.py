@@ -95,7 +95,12 @@ def _read(paths: list[str], profile, progress: Progress | None
         try:
             if isinstance(rec, RecordingError):
                 raise rec
-            ok.append(dataset.prepare(rec, profile))
+            prep = dataset.prepare(rec, profile)
+            span = dataset.span_s(prep.signals)
+            win_s = dataset.window_rows(profile.rate_hz)[0] / profile.rate_hz
+            if span < win_s:  # no window to learn from: it must not count toward the 15
+                raise RecordingError(path, f"{span:.2f} s of data, shorter than one {win_s:g} s window")
+            ok.append(prep)
         except RecordingError as err:
             errors[path] = err.reason
         _emit(progress, "reading", files_done=i + 1, files_total=len(files))

@@ -66,6 +66,12 @@ def prepare(rec: Recording, profile: Profile) -> Prepared:
     return Prepared(path=rec.path, signals=signals, recording=rec)
 
 
+def span_s(signals: SignalSet) -> float:
+    """Seconds from the first to the last sample of any signal (0 when there are none)."""
+    ts = [t for t, _ in signals.series.values() if len(t)]
+    return float(max(t[-1] for t in ts) - min(t[0] for t in ts)) if ts else 0.0
+
+
 def candidate_signals(prepared: list[Prepared], profile: Profile) -> list[str]:
     """Every signal any calibration recording has, the profile's expected ones first."""
     found = {name for p in prepared for name in p.signals.series}

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ridescan_ros.core.errors import WrongRobotError
+from ridescan_ros.core.errors import RecordingError, WrongRobotError
 from ridescan_ros.core.frame import SignalFrame, window_starts
 from ridescan_ros.core.manifest import finite
 from ridescan_ros.core.profiles import Profile, SignalSet, get_profile
@@ -120,23 +120,34 @@ class Scorer:
         return X
 
     def score_frame(self, frame: SignalFrame) -> WindowScores:
-        """Score every complete window of a frame (window k = rows [k*stride, k*stride+window))."""
-        return self._window_scores(frame, self.detector.contributions(self._matrix(frame)))
+        """Score every complete window of a frame (window k = rows [k*stride, k*stride+window)).
 
-    def _window_scores(self, frame: SignalFrame, contrib: np.ndarray) -> WindowScores:
+        A window with data in fewer than half its rows (a gap in the recording) has risk NaN:
+        no data is not low risk."""
+        X = self._matrix(frame)
+        return self._window_scores(frame, self.detector.contributions(X), X)
+
+    def _window_scores(self, frame: SignalFrame, contrib: np.ndarray, X: np.ndarray) -> WindowScores:
         raw = contrib.sum(axis=1)
         starts = window_starts(frame.X.shape[0], self.window, self.stride)
         t_start = frame.t0 + starts / frame.rate_hz
-        return WindowScores(risk=self.window_map.risk(raw), raw=raw, contributions=contrib,
+        risk = self.window_map.risk(raw)
+        if starts.size:
+            filled = np.concatenate([[0], np.cumsum(np.isfinite(X).any(axis=1))])
+            empty = (filled[starts + self.window] - filled[starts]) * 2 < self.window
+            risk = np.where(empty, np.nan, risk)
+        return WindowScores(risk=risk, raw=raw, contributions=contrib,
                             t_start=t_start, t_end=t_start + self.window / frame.rate_hz)
 
     def score_recording(self, rec: Recording) -> FileScore:
         """Score one recording (raises ``WrongRobotError`` for another robot's recording)."""
         prepared = dataset.prepare(rec, self.profile)
+        if dataset.span_s(prepared.signals) <= 0.0:  # one instant: no telemetry to judge
+            raise RecordingError(rec.path, "every sample has the same time: no time span to score")
         frame = dataset.to_frame(prepared.signals, self.signals, self.rate_hz)
         X = self._matrix(frame)
         fc, rc = self.detector.parts(X)
-        ws = self._window_scores(frame, fc + rc)
+        ws = self._window_scores(frame, fc + rc, X)
         warnings = list(rec.warnings) + list(prepared.signals.notes)
         missing = [s for j, s in enumerate(self.signals) if not np.isfinite(X[:, j]).any()]
         if len(missing) == len(self.signals):  # nothing to compare: "no data" is not "no risk"
@@ -167,7 +178,7 @@ class Scorer:
         rel = ws.t_start - frame.t0
         file_risk, basis = float(self.file_map.risk(raw)), "file"
         m = max(1, math.ceil(SUSTAIN_S * self.rate_hz / self.stride))
-        level, i = sustained_level(ws.risk, m)
+        level, i = sustained_level(np.nan_to_num(ws.risk, nan=0.0), m)
         if level >= CRITICAL_RISK and level > file_risk:  # windows critical for 45 s: not a "40" file
             file_risk, raw = level, self.file_map.raw_for(level)
             basis = f"windows t={rel[i]:.1f}-{rel[i + m - 1] + self.window / self.rate_hz:.1f} s"
@@ -213,9 +224,10 @@ def _window_rows(rel: np.ndarray, ws: WindowScores, length_s: float, names: list
     C = ws.contributions
     tot = C.sum(axis=1) if C.size else np.zeros(0)
     order = np.argsort(-C, axis=1, kind="stable")[:, :k] if C.size else np.zeros((0, k), dtype=int)
-    return [{"t_start": round(float(a), 3), "t_end": round(float(a) + length_s, 3), "risk": round(float(r), 3),
+    return [{"t_start": round(float(a), 3), "t_end": round(float(a) + length_s, 3),
+             "risk": round(float(r), 3) if math.isfinite(r) else None,  # None: no data in the window
              "top_signals": [{"signal": names[j], "contribution": round(float(C[i, j] / tot[i]), 4)
-                              if tot[i] > 0 else 0.0} for j in order[i]]}
+                              if tot[i] > 0 else 0.0} for j in order[i]] if math.isfinite(r) else []}
             for i, (a, r) in enumerate(zip(rel, ws.risk))]
 
 

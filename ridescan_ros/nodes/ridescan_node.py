@@ -148,6 +148,8 @@ class RideScanNode(Node):
         try:
             res = self.scorer.score_frame(w.frame)
             risk, t_start, t_end = float(res.risk[0]), float(res.t_start[0]), float(res.t_end[0])
+            if math.isnan(risk):
+                return  # the scorer's mark for a window of (mostly) missing data: nothing to say
             if not math.isfinite(risk):
                 raise ValueError("score is not finite")
         except Exception as err:  # noqa: BLE001 - report on /diagnostics, keep running
