@@ -99,7 +99,7 @@ def grid_problem(signals: SignalSet, n_signals: int, rate_hz: float) -> str | No
     silent for ``MAX_DATA_GAP_S``, or more than ``MAX_GRID_BYTES``) is refused before any
     allocation instead of scoring an empty grid.
     """
-    times = [t for t, _ in signals.series.values() if len(t)]
+    times = list({id(t): t for t, _ in signals.series.values() if len(t)}.values())  # a topic's signals share t
     if not times:
         return None
     start, end = min(float(t[0]) for t in times), max(float(t[-1]) for t in times)
@@ -107,15 +107,32 @@ def grid_problem(signals: SignalSet, n_signals: int, rate_hz: float) -> str | No
     if rows * max(n_signals, 1) * 8 > MAX_GRID_BYTES:
         return (f"time span {end - start:.1f} s at {rate_hz:g} Hz would be {rows} rows x {n_signals} "
                 f"signals (over {MAX_GRID_BYTES >> 30} GB); broken stamps?")
-    union = np.unique(np.concatenate(times))
-    if union.size > 1:
-        gaps = np.diff(union)
-        k = int(np.argmax(gaps))
-        if gaps[k] > MAX_DATA_GAP_S:
-            return (f"no signal has data for {gaps[k]:.1f} s (t={union[k]:.3f} to {union[k + 1]:.3f} s, "
-                    f"longer than {MAX_DATA_GAP_S:g} s): a clock jump, or two recordings in one file; "
-                    "split it")
+    gap = _longest_silence(times)
+    if gap is not None and gap[1] - gap[0] > MAX_DATA_GAP_S:
+        return (f"no signal has data for {gap[1] - gap[0]:.1f} s (t={gap[0]:.3f} to {gap[1]:.3f} s, "
+                f"longer than {MAX_DATA_GAP_S:g} s): a clock jump, or two recordings in one file; "
+                "split it")
     return None
+
+
+def _longest_silence(times: list[np.ndarray]) -> tuple[float, float] | None:
+    """(from, to) of the longest stretch over ``MAX_DATA_GAP_S`` (None if none) in which no
+    array has a sample. Each sorted array is cut
+    into runs at its own gaps longer than ``MAX_DATA_GAP_S``; only those few runs are merged,
+    so an hour at 500 Hz is never concatenated or sorted as a whole."""
+    runs = []
+    for t in times:
+        cut = np.flatnonzero(np.diff(t) > MAX_DATA_GAP_S)
+        starts = np.concatenate([[0], cut + 1])
+        ends = np.concatenate([cut, [t.size - 1]])
+        runs += [(float(t[a]), float(t[b])) for a, b in zip(starts, ends)]
+    runs.sort()
+    best, end = None, runs[0][1]
+    for a, b in runs[1:]:
+        if a > end and (best is None or a - end > best[1] - best[0]):
+            best = (end, a)
+        end = max(end, b)
+    return best
 
 
 def window_starts(n_rows: int, window: int, stride: int) -> np.ndarray:
