@@ -62,6 +62,9 @@ def prepare(rec: Recording, profile: Profile) -> Prepared:
     signals = select_signals(rec, profile)
     why = grid_problem(signals, len(signals.series), profile.rate_hz)
     if why:
+        if any("read as the splits of one bag" in w for w in rec.warnings):
+            why += ("; this folder was read as one split bag because its files are named "
+                    "<bag>_<index>: if they are separate runs, pass the files one by one")
         raise RecordingError(rec.path, why)
     return Prepared(path=rec.path, signals=signals, recording=rec)
 

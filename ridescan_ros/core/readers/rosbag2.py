@@ -229,7 +229,9 @@ def read_rosbag2(path: str) -> RawBag:
             if not files:
                 raise RecordingError(path, "folder has no metadata.yaml and no .db3/.mcap files")
             if not (p / "metadata.yaml").exists():
-                bag.warnings.append("no metadata.yaml: read the storage files directly")
+                bag.warnings.append("no metadata.yaml: read the storage files directly"
+                                    + (f" ({len(files)} files named <bag>_<index>, read as the splits "
+                                       "of one bag)" if len(files) > 1 else ""))
         else:
             bag.declared = _declared(info)
             files = _listed_files(p, info, files, bag.warnings)
