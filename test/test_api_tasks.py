@@ -284,3 +284,17 @@ def test_failed_inference_keeps_the_mission_status_in_the_contracts_vocabulary(a
     wait_for(lambda: _inf(client, a, rid, mid)[0]["status"] == "processed")
     d = details()
     assert d["inference_status"] == "processing_completed" and d["inference_error"] is None
+
+
+def test_errors_name_the_clients_files_not_server_paths(tmp_path):
+    from ridescan_ros.service.worker import _file_error, client_names
+
+    blob = str(tmp_path / "blobs" / "m1" / "9f2c.csv")
+    other = str(tmp_path / "blobs" / "m1" / "77aa.zip")
+    by_path = {blob: {"unique_name": "u1_Day1.csv", "original_name": "Day1.csv"},
+               other + "/run.csv": {"unique_name": "u2_all.zip", "original_name": "all.zip"}}
+    e = _file_error(blob, f"same content as {other}/run.csv: counted once", by_path)
+    assert e == {"unique_filename": "u1_Day1.csv", "original_filename": "Day1.csv",
+                 "error": "same content as all.zip: counted once"}
+    assert client_names(f"{blob}: no signal has data for 700.1 s", {blob: "Day1.csv"}) == \
+        "Day1.csv: no signal has data for 700.1 s"

@@ -246,7 +246,10 @@ class TaskWorker:
                     detail["recordings"] = [{"risk_score": o.risk_score, **o.detail} for o in outs]
                 self.store.run("UPDATE files SET duration_s=? WHERE unique_name=?", (secs, name))
             except RideScanError as err:
-                error, failed = str(err), failed + 1
+                where = {str(p): row["original_name"] for p in self.files.recording_paths(row)} if row else {}
+                if row:
+                    where[str(self.files.blobs.absolute(row["stored_path"]))] = row["original_name"]
+                error, failed = client_names(str(err), where), failed + 1
             except Exception as err:  # noqa: BLE001 - one file's bug must not fail the others
                 log.exception("scoring %s failed", name)
                 error, failed = f"internal error: {type(err).__name__}: {err}", failed + 1
@@ -282,8 +285,17 @@ def progress_fields(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def client_names(text: str, where: dict[str, str]) -> str:
+    """``text`` with server paths (blob files of the data dir) replaced by the names the
+    client uploaded: an error must say which of *their* files, not where it lives here."""
+    for path in sorted(where, key=len, reverse=True):  # longest first: a zip before its entries
+        text = text.replace(path, where[path])
+    return text
+
+
 def _file_error(path: str, reason: str, by_path: dict[str, dict]) -> dict[str, str]:
     row = by_path.get(path) or next((r for p, r in by_path.items() if path.startswith(p) or p.startswith(path)), None)
+    reason = client_names(reason, {p: r["original_name"] for p, r in by_path.items()})
     if row is None:
         return {"unique_filename": "", "original_filename": Path(path).name, "error": reason}
     return {"unique_filename": row["unique_name"], "original_filename": row["original_name"], "error": reason}
