@@ -215,3 +215,12 @@ def test_iso_times_and_repeated_times(tmp_path: Path) -> None:
     twice = [r for r in rows for _ in range(2)]
     rec = load_recording(_write(tmp_path / "dup.csv", HEADER, twice))
     assert any("10 row(s) repeat the previous row's time" in w for w in rec.warnings)
+
+
+@pytest.mark.parametrize("name", ["time", "t", "stamp", "elapsed_time"])
+def test_every_listed_time_name_works_for_the_known_layouts(tmp_path: Path, name: str) -> None:
+    rec = load_recording(_write(tmp_path / "w.csv", [name, *WHEELED_COLUMNS], _wheeled_rows(20)))
+    assert rec.streams["csv"].msgtype == "csv/wheeled_mobile" and rec.duration_s() == pytest.approx(1.9)
+    wrench = [name, "force_x", "force_y", "force_z", "torque_x", "torque_y", "torque_z"]
+    rec = load_recording(_write(tmp_path / "f.csv", wrench, [[0.002 * i, 1, 2, 3, 4, 5, 6] for i in range(50)]))
+    assert rec.streams["csv"].msgtype == "csv/wrench" and rec.duration_s() == pytest.approx(0.098)

@@ -97,15 +97,17 @@ def _to_float(values: list[str], decimal_comma: bool) -> np.ndarray:
 
 
 def _layout(names: list[str]) -> tuple[str, str | None]:
+    """(layout, time column): the layout's own time name first, then any of ``TIME_NAMES``
+    (the error for a missing one lists them all, so every one of them must work)."""
     low = [n.lower() for n in names]
+    tcol = next((n for n in TIME_NAMES if n in low), None)
     if all(c in low for c in WHEELED_COLUMNS[:6]):
-        return "csv/wheeled_mobile", "timestamp" if "timestamp" in low else None
+        return "csv/wheeled_mobile", tcol
     if any(_RTDE.match(n) for n in names):
-        return "csv/rtde", "timestamp" if "timestamp" in low else None
+        return "csv/rtde", tcol
     if all(c in low for c in _WRENCH):
-        tcol = next((n for n in low if n in ("elapsed time", "elapsed_time", "timestamp", "time")), None)
         return "csv/wrench", tcol
-    return "csv/generic", next((n for n in low if n in TIME_NAMES), None)
+    return "csv/generic", tcol
 
 
 def _iso_seconds(values: list[str]) -> np.ndarray | None:
@@ -220,7 +222,8 @@ def read_csv(path: str) -> Recording:
     else:
         t = cols.pop(tcol)
         label = f"'{tcol}' column"
-    t = _epoch_units(t, label, warnings)
+    if not any("ISO 8601" in w for w in warnings):  # parsed ISO times are seconds already
+        t = _epoch_units(t, label, warnings)
     finite = np.isfinite(t)
     if not finite.all():
         warnings.append(f"{int((~finite).sum())} row(s) without a valid time dropped")
