@@ -224,3 +224,26 @@ def test_every_listed_time_name_works_for_the_known_layouts(tmp_path: Path, name
     wrench = [name, "force_x", "force_y", "force_z", "torque_x", "torque_y", "torque_z"]
     rec = load_recording(_write(tmp_path / "f.csv", wrench, [[0.002 * i, 1, 2, 3, 4, 5, 6] for i in range(50)]))
     assert rec.streams["csv"].msgtype == "csv/wrench" and rec.duration_s() == pytest.approx(0.098)
+
+
+def test_zip_with_two_entries_of_one_name(tmp_path: Path) -> None:
+    """The second entry of a name is refused, in the reader and in the upload check alike."""
+    import warnings
+
+    from ridescan_ros.core.archives import inspect_zip
+    from ridescan_ros.core.readers import expand_inputs
+
+    a = _write(tmp_path / "a.csv", HEADER, _wheeled_rows(20))
+    b = _write(tmp_path / "b.csv", HEADER, _wheeled_rows(30))
+    z = tmp_path / "dup.zip"
+    with zipfile.ZipFile(z, "w") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+        zf.write(a, "a.csv")
+        zf.write(b, "a.csv")
+    items = expand_inputs([z])
+    assert items == [f"{z}!a.csv", f"{z}!a.csv (again)"]
+    assert load_recording(items[0]).messages_read == 20
+    with pytest.raises(RecordingError, match="duplicate entry name"):
+        load_recording(items[1])
+    report = inspect_zip(z)
+    assert report.recordings == ["a.csv"] and [e.status for e in report.entries] == ["accepted", "refused"]

@@ -100,6 +100,12 @@ def inspect_zip(path: str | Path, limits: ZipLimits = ZipLimits()) -> ZipReport:
         if len(infos) > limits.max_entries:
             raise UploadRefused(f"zip has {len(infos)} entries (limit {limits.max_entries})")
         report = ZipReport(entries=[_judge(i) for i in infos])
+        seen: set[str] = set()
+        for e in report.entries:  # a second entry of one name would overwrite the first
+            if e.status == "accepted":
+                if e.path in seen:
+                    e.status, e.reason = "refused", "duplicate entry name (an earlier entry has it)"
+                seen.add(e.path)
         accepted = [(i, e) for i, e in zip(infos, report.entries) if e.status == "accepted"]
         total = sum(i.file_size for i, _ in accepted)
         packed = max(1, sum(i.compress_size for i, _ in accepted))

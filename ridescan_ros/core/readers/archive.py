@@ -60,6 +60,7 @@ def _plan(path: str, zf: zipfile.ZipFile) -> tuple[dict[str, list[zipfile.ZipInf
     refused: list[RecordingError] = []
     files: list[zipfile.ZipInfo] = []
     total = 0
+    names: set[str] = set()
     parents = {str(q) + "/" for i in zf.infolist() for q in PurePosixPath(i.filename).parents}
     for info in zf.infolist():
         name = info.filename
@@ -69,6 +70,10 @@ def _plan(path: str, zf: zipfile.ZipFile) -> tuple[dict[str, list[zipfile.ZipInf
         if reason:
             refused.append(RecordingError(f"{path}!{name!r}", f"refused: {reason}"))
             continue
+        if not info.is_dir() and name in names:
+            refused.append(RecordingError(f"{path}!{name} (again)", "duplicate entry name: only the first is read"))
+            continue
+        names.add(name)
         if info.is_dir():
             if name not in parents:
                 refused.append(RecordingError(f"{path}!{name}", "empty folder, no recording"))
