@@ -90,3 +90,28 @@ def test_counts_the_missions_calibration_files_whoever_added_them(tmp_path: Path
         Calibrator(svc, "UR6", "rover", "patrol", log=lambda m: None, org="acme")
     cal.close()
     svc.stop()
+
+
+def test_retry_after_a_failure_only_with_more_recordings(tmp_path: Path) -> None:
+    """The failed calibration used one zip of 15 recordings: 15 recordings, not 1 file."""
+    import zipfile
+
+    from sidecar_fakes import FakeExecutor, csv_files, wait_for
+
+    svc = RideScanService(tmp_path / "data", executor=FakeExecutor())
+    svc.start()
+    cal = Calibrator(svc, "wheeled_mobile", "rover", "patrol", log=lambda m: None)
+    z = tmp_path / "bad15.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for p in csv_files(tmp_path / "b", 15, "bad"):
+            zf.write(p, p.name)
+    svc.add_file(cal.robot_id, cal.mission_id, z)
+    assert cal.stored_count() == 15
+    ok, _ = cal.start(epochs=1, batch_size=8, device="cpu")
+    assert ok
+    wait_for(lambda: svc.calibration_status(cal.mission_id)["status"] == "calibration_failed")
+    assert not cal.retry_worth_it()  # the same 15 recordings would fail the same way
+    svc.add_file(cal.robot_id, cal.mission_id, csv_files(tmp_path / "g", 1, "good")[0])
+    assert cal.retry_worth_it()
+    cal.close()
+    svc.stop()

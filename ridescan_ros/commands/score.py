@@ -57,6 +57,9 @@ def _score_all(args: argparse.Namespace, scorer, reads) -> int:  # type: ignore[
     from ridescan_ros.core.errors import RecordingError
 
     if args.plot:
+        if Path(args.plot).exists() and not Path(args.plot).is_dir():
+            print(f"error: --plot {args.plot} is a file; give a folder for the PNGs", file=sys.stderr)
+            return 2
         Path(args.plot).mkdir(parents=True, exist_ok=True)
     failed = 0
     plot_names: set[str] = set()

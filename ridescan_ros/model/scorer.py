@@ -151,9 +151,10 @@ class Scorer:
         warnings = list(rec.warnings) + list(prepared.signals.notes)
         missing = [s for j, s in enumerate(self.signals) if not np.isfinite(X[:, j]).any()]
         if len(missing) == len(self.signals):  # nothing to compare: "no data" is not "no risk"
+            have = sorted(n for n, (_, v) in prepared.signals.series.items() if np.isfinite(v).any())
             raise WrongRobotError(rec.path, f"none of the model's {len(self.signals)} signals "
                                   f"({', '.join(self.signals[:4])}, ...) has data in this recording "
-                                  f"(it has {', '.join(sorted(prepared.signals.series)[:4]) or 'nothing usable'})")
+                                  f"({'it has ' + ', '.join(have[:4]) if have else 'no finite samples at all'})")
         if missing:
             warnings.append(f"{len(missing)} model signal(s) missing ({', '.join(missing[:6])}"
                             f"{', ...' if len(missing) > 6 else ''}): imputed with the calibration"

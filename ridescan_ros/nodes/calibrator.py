@@ -149,7 +149,8 @@ class Calibrator:
         """After a failed calibration: only once the mission has more calibration files than
         the failed one used (the same files would fail the same way)."""
         st = self.service.calibration_status(self.mission_id)
-        return self.stored_count() > len(st.get("files") or [])
+        used = [r for r in self.service.files.rows(self.mission_id) if r["unique_name"] in set(st.get("files") or [])]
+        return self.stored_count() > recordings_count(used)  # recordings against recordings
 
     def snapshot(self) -> dict:
         """JSON for /ridescan/calibration_status."""
