@@ -82,6 +82,7 @@ def test_counts_the_missions_calibration_files_whoever_added_them(tmp_path: Path
     assert cal.stored_count() == 0 and cal.snapshot()["files"] == 0
     for p in csv_files(tmp_path / "c", 3):  # as an upload through /api/file/upload would
         svc.add_file(cal.robot_id, cal.mission_id, p)
+    cal.refresh()  # the node refreshes every 0.5 s
     assert cal.stored_count() == 3 and cal.snapshot()["files"] == 3 and cal.good_count() == 0
     # the robot lives in the node's org: keys of that org see it
     assert svc.store.one("SELECT org FROM robots WHERE id=?", (cal.robot_id,))["org"] == "acme"

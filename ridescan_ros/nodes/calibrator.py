@@ -111,6 +111,7 @@ class Calibrator:
         self._new_scorer: Any = None
         self._loading: str | None = None
         self._closing = False
+        self.stored = 0
         self.refresh()
         latest = service.latest_model(self.mission_id)
         if latest:
@@ -153,8 +154,8 @@ class Calibrator:
         return self.stored_count() > recordings_count(used)  # recordings against recordings
 
     def snapshot(self) -> dict:
-        """JSON for /ridescan/calibration_status."""
-        stored = self.stored_count()
+        """JSON for /ridescan/calibration_status (``files`` as of the last ``refresh``)."""
+        stored = self.stored
         with self._lock:
             return {"status": self.status, "files": stored,
                     "registered_runs": sum(1 for f in self.files if f["ok"]),
@@ -200,6 +201,7 @@ class Calibrator:
     def refresh(self) -> None:
         """Read the newest calibration's status; start loading a newly finished model."""
         st = self.service.calibration_status(self.mission_id)
+        self.stored = self.stored_count()
         with self._lock:
             self.status = str(st.get("status", NOT_CALIBRATED))
             self.message = str(st.get("message", ""))

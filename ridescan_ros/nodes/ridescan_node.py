@@ -184,7 +184,7 @@ class RideScanNode(Node):
         new = cal.take_new_scorer()
         if new is not None:
             self._use_scorer(new)
-        n_good = cal.stored_count() if self.cfg.auto_calibrate else 0
+        n_good = cal.stored
         if (self.cfg.auto_calibrate and n_good >= self.cfg.min_files and n_good != self._auto_tried_at
                 and (cal.status == NOT_CALIBRATED or (cal.status == FAILED and cal.retry_worth_it()))):
             self._auto_tried_at = n_good
