@@ -254,8 +254,7 @@ def _durations(roots: list[str], prepared: list[dataset.Prepared]) -> dict[str, 
     out: dict[str, float] = {}
     for root in roots:
         head = root.rstrip("/\\")
-        mine = [p for p in prepared if p.path == root or p.path.startswith((head + "/", head + "!"))
-                or _container(p.path) == root]
+        mine = [p for p in prepared if _container(p.path) == root or p.path.startswith(head + "/")]
         if mine:
             out[root] = float(sum(p.recording.duration_s() for p in mine))
     return out
